@@ -1,0 +1,152 @@
+import calendar
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from core.audit import case_history
+from core.choices import Category, Department
+
+
+class Household(models.Model):
+    """A family (户): members share the income tests of DOMAIN §3."""
+
+    region = models.ForeignKey(
+        "core.Region", verbose_name=_("户籍所在区划"), on_delete=models.PROTECT
+    )
+    address = models.CharField(_("住址"), max_length=200, blank=True)
+    members_count = models.PositiveSmallIntegerField(_("家庭人口数"), default=1)
+    annual_income = models.DecimalField(
+        _("家庭年收入"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    history = case_history()
+    region_lookup = "region"
+
+    class Meta:
+        verbose_name = _("家庭")
+        verbose_name_plural = _("家庭")
+
+    def __str__(self):
+        return _("家庭 %(id)s") % {"id": self.pk}
+
+
+class Person(models.Model):
+    """A person known to the portal: a beneficiary, an applicant or an insured person."""
+
+    class Sex(models.TextChoices):
+        MALE = "M", _("男")
+        FEMALE = "F", _("女")
+
+    class Residence(models.TextChoices):
+        RURAL = "rural", _("农村牧区")
+        URBAN = "urban", _("城镇")
+
+    id_number = models.CharField(_("公民身份号码"), max_length=18, unique=True)
+    name = models.CharField(_("姓名"), max_length=50, db_index=True)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(_("出生日期"))
+    phone = models.CharField(_("联系电话"), max_length=30, blank=True, db_index=True)
+    region = models.ForeignKey(
+        "core.Region",
+        verbose_name=_("户籍所在区划"),
+        on_delete=models.PROTECT,
+        related_name="persons",
+    )
+    residence = models.CharField(
+        _("城乡属性"), max_length=10, choices=Residence.choices, default=Residence.URBAN
+    )
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("家庭"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
+    relation = models.CharField(_("与户主关系"), max_length=20, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    history = case_history()
+    region_lookup = "region"
+
+    class Meta:
+        verbose_name = _("人员")
+        verbose_name_plural = _("人员")
+        ordering = ["-id"]
+        permissions = [("reveal_id_number", _("查看完整身份证号码"))]
+
+    def __str__(self):
+        return self.name
+
+
+def coverage_end(end: date) -> date:
+    """P §15: an identity ending in a month still covers that month (次月起不再享受)."""
+    return end.replace(day=calendar.monthrange(end.year, end.month)[1])
+
+
+class IdentityQuerySet(models.QuerySet):
+    def open_on(self, day: date):
+        """Identities recognised on `day` and not ended before it."""
+        return self.filter(start__lte=day).filter(Q(end__isnull=True) | Q(end__gte=day))
+
+
+class Identity(models.Model):
+    """An assistance identity (救助身份) of a person: category and validity (DOMAIN §3).
+
+    Nothing is deleted: a termination sets `end`, a change keeps its history.
+    """
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("人员"), on_delete=models.PROTECT, related_name="identities"
+    )
+    category = models.CharField(_("救助对象类别"), max_length=30, choices=Category.choices)
+    start = models.DateField(_("认定日期"))
+    end = models.DateField(_("终止日期"), null=True, blank=True)
+    department = models.CharField(
+        _("认定部门"), max_length=30, choices=Department.choices, default=Department.CIVIL_AFFAIRS
+    )
+    document = models.CharField(_("认定文书"), max_length=200, blank=True)
+    region = models.ForeignKey(
+        "core.Region", verbose_name=_("认定区划"), on_delete=models.PROTECT, related_name="+"
+    )
+    end_reason = models.CharField(_("终止原因"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("经办人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    objects = IdentityQuerySet.as_manager()
+    history = case_history()
+    region_lookup = "person__region"
+
+    class Meta:
+        verbose_name = _("救助身份")
+        verbose_name_plural = _("救助身份")
+        ordering = ["person", "-start"]
+        indexes = [models.Index(fields=["category", "start"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")),
+                name="identity_end_not_before_start",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.person} {self.get_category_display()}"
+
+    @property
+    def coverage_end(self) -> date | None:
+        return coverage_end(self.end) if self.end else None
+
+    def is_open_on(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or self.end >= day)

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = _("基础设置")
+
+    def ready(self):
+        from core import audit, roles
+
+        audit.connect_signals()
+        # Roles are groups whose permissions follow core.roles.ROLE_PERMISSIONS; they are
+        # re-synced after every migrate so a new app's permissions reach its roles.
+        post_migrate.connect(roles.sync_roles_after_migrate)

@@ -1,0 +1,58 @@
+"""Idempotent demo data for Wuhai: users of each role and case data for every screen."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from core.models import Region, User
+from core.roles import Role, grant_role, sync_roles
+
+DEFAULT_PASSWORD = "wuhai-demo-2023"
+
+DEMO_USERS = [
+    # username, name, region, roles, is_staff, is_superuser
+    ("caseworker", "李经办", "150302", [Role.CASEWORKER], False, False),
+    ("supervisor", "王审核", "150300", [Role.SUPERVISOR], False, False),
+    ("accountant", "赵财务", "150300", [Role.ACCOUNTANT], False, False),
+    ("admin", "张管理", "150300", [Role.ADMIN], True, True),
+    ("caseworker_wuda", "刘经办", "150304", [Role.CASEWORKER], False, False),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the Wuhai demo users and data (safe to run again)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default=DEFAULT_PASSWORD)
+
+    def handle(self, *args, password, **options):
+        from beneficiaries import demo as beneficiaries_demo
+
+        sync_roles()
+        with transaction.atomic():
+            users = {}
+            for username, name, region, roles, is_staff, is_superuser in DEMO_USERS:
+                user, created = User.objects.get_or_create(
+                    username=username,
+                    defaults={
+                        "name": name,
+                        "region": Region.objects.get(code=region),
+                        "is_staff": is_staff,
+                        "is_superuser": is_superuser,
+                    },
+                )
+                if created:
+                    user.set_password(password)
+                    user.save(update_fields=["password"])
+                for role in roles:
+                    grant_role(user, role)
+                users[username] = user
+            counts = beneficiaries_demo.seed(by=users["caseworker"])
+
+        self.stdout.write(self.style.SUCCESS(f"{settings.PORTAL_NAME} 演示数据已就绪。"))
+        for key, value in counts.items():
+            self.stdout.write(f"  {key}: {value}")
+        self.stdout.write("演示账号（首次创建时的密码: %s）:" % password)
+        for username, name, region, roles, *_ in DEMO_USERS:
+            role_names = "、".join(Role(r).label for r in roles)
+            self.stdout.write(f"  {username:<16} {name}  {role_names}  区划 {region}")

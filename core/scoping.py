@@ -1,0 +1,58 @@
+"""Region scoping: the only way views reach case data (DOMAIN §8).
+
+Each model holding case data names the path to its region in `region_lookup`
+(e.g. `"person__region"`). District users see their district, city users their city,
+regional users everything; regional users may only change records of their own city.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+
+def user_region_codes(user) -> list[str] | None:
+    """Codes the user may see; None means everything (superusers, regional users)."""
+    if user.is_superuser:
+        return None
+    region = user.region
+    if region is None:
+        return []
+    if region.level == region.Level.PROVINCE:
+        return None
+    return region.subtree_codes()
+
+
+def scoped(queryset: QuerySet, user) -> QuerySet:
+    """`queryset` limited to the records of the user's region subtree."""
+    lookup = queryset.model.region_lookup
+    codes = user_region_codes(user)
+    if codes is None:
+        return queryset
+    return queryset.filter(**{f"{lookup}__in": codes})
+
+
+def region_of(obj) -> str:
+    """The region code of a case record, following its `region_lookup`."""
+    target = obj
+    parts = type(obj).region_lookup.split("__")
+    for part in parts[:-1]:
+        target = getattr(target, part)
+    return getattr(target, f"{parts[-1]}_id")
+
+
+def can_write(user, region_code: str) -> bool:
+    """Users change records only inside their own region subtree.
+
+    Regional (自治区) users supervise: they read everything and change nothing.
+    """
+    if user.is_superuser:
+        return True
+    region = user.region
+    if region is None or region.level == region.Level.PROVINCE:
+        return False
+    return region.contains(region_code)
+
+
+def check_writable(user, obj) -> None:
+    if not can_write(user, region_of(obj)):
+        raise PermissionDenied(_("您只能修改本辖区的记录。"))

@@ -1,0 +1,40 @@
+"""Formatting for templates, in one place: money, masked ID numbers, 人民币大写."""
+
+from decimal import Decimal
+
+from django import template
+
+from core import idnumber
+from core.money import format_money, to_chinese_capitals
+
+register = template.Library()
+
+
+@register.filter
+def yuan(value):
+    """80000 → "80,000.00"; empty stays empty."""
+    if value is None or value == "":
+        return ""
+    return format_money(Decimal(value))
+
+
+@register.filter
+def capitals(value):
+    if value is None or value == "":
+        return ""
+    return to_chinese_capitals(Decimal(value))
+
+
+@register.filter
+def masked(value):
+    """150302199001011234 → 150302********1234 (DOMAIN §8)."""
+    return idnumber.mask(value or "")
+
+
+@register.filter
+def percent(value):
+    """Decimal("0.75") → "75%"."""
+    if value is None or value == "":
+        return ""
+    pct = (Decimal(value) * 100).normalize()
+    return f"{pct:f}%"
