@@ -78,9 +78,7 @@ def identity_grant(
         # Lock the person so two grants for one person cannot both pass the overlap check.
         Person.objects.select_for_update().get(pk=person.pk)
         if _overlapping(person, category, start, end).exists():
-            raise ValidationError(
-                {"start": _("该人员已有同一类别且期间重叠的救助身份。")}
-            )
+            raise ValidationError({"start": _("该人员已有同一类别且期间重叠的救助身份。")})
         identity = Identity(
             person=person,
             category=category,

@@ -15,7 +15,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 # A .env file next to manage.py (written by `make run`) fills in what the process
 # environment does not set; the process environment always wins.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 # --- Core -------------------------------------------------------------------------------
 
@@ -26,7 +26,7 @@ if not SECRET_KEY:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set it in the environment or in .env (make run writes one)."
         )
-    SECRET_KEY = "insecure-debug-only-key"  # noqa: S105 - DEBUG only
+    SECRET_KEY = "insecure-debug-only-key"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

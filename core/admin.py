@@ -29,8 +29,13 @@ class UserAdmin(DjangoUserAdmin):
         (_("重要日期"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "name", "region", "groups",
-                                                  "password1", "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "name", "region", "groups", "password1", "password2"),
+            },
+        ),
     )
 
     @admin.display(description=_("角色"))
@@ -56,18 +61,36 @@ class PolicyAdmin(SimpleHistoryAdmin):
         (None, {"fields": ("area", "name", "document", "valid_from", "valid_to")}),
         (
             _("收入与保障标准"),
-            {"fields": ("all_resident_income", "rural_income", "min_living_standard",
-                        "contribution_standard")},
+            {
+                "fields": (
+                    "all_resident_income",
+                    "rural_income",
+                    "min_living_standard",
+                    "contribution_standard",
+                )
+            },
         ),
         (
             _("救助标准"),
-            {"fields": ("annual_cap", "tilted_deductible", "tilted_ratio",
-                        "processing_days_limit")},
+            {
+                "fields": (
+                    "annual_cap",
+                    "tilted_deductible",
+                    "tilted_ratio",
+                    "processing_days_limit",
+                )
+            },
         ),
         (
             _("监测标准"),
-            {"fields": ("impoverishment_threshold", "poverty_return_threshold",
-                        "out_of_catalog_limit_level2", "out_of_catalog_limit_level3")},
+            {
+                "fields": (
+                    "impoverishment_threshold",
+                    "poverty_return_threshold",
+                    "out_of_catalog_limit_level2",
+                    "out_of_catalog_limit_level3",
+                )
+            },
         ),
     )
 

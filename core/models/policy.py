@@ -15,8 +15,8 @@ MIN_FIXED_SUBSIDY_SHARE = Decimal("0.45")
 
 _non_negative = MinValueValidator(Decimal("0"), message=_("金额不能为负数。"))
 _ratio_range = [
-    MinValueValidator(Decimal("0"), message=_("比例应在 0 到 1 之间（即 0%–100%）。")),
-    MaxValueValidator(Decimal("1"), message=_("比例应在 0 到 1 之间（即 0%–100%）。")),
+    MinValueValidator(Decimal("0"), message=_("比例应在 0 到 1 之间（即 0%%–100%%）。")),
+    MaxValueValidator(Decimal("1"), message=_("比例应在 0 到 1 之间（即 0%%–100%%）。")),
 ]
 
 
@@ -88,9 +88,7 @@ class Policy(models.Model):
     )
     out_of_catalog_limit_level2 = _ratio(_("二级机构目录外费用占比上限"), default=Decimal("0.05"))
     out_of_catalog_limit_level3 = _ratio(_("三级机构目录外费用占比上限"), default=Decimal("0.10"))
-    processing_days_limit = models.PositiveSmallIntegerField(
-        _("办理时限（工作日）"), default=20
-    )
+    processing_days_limit = models.PositiveSmallIntegerField(_("办理时限（工作日）"), default=20)
 
     objects = PolicyQuerySet.as_manager()
     history = case_history()
