@@ -40,7 +40,8 @@ def demo_people(count: int = 36):
         yield name, number, region, "rural" if i % 4 == 3 else "urban"
 
 
-def seed(*, by) -> dict[str, int]:
+def seed(*, users) -> dict[str, int]:
+    by = users["caseworker"]
     regions = {r.code: r for r in Region.objects.filter(code__in=DISTRICTS)}
     for i, (name, number, region_code, residence) in enumerate(demo_people()):
         person = Person.objects.filter(id_number=number).first()

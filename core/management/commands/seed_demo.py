@@ -1,4 +1,10 @@
-"""Idempotent demo data for Wuhai: users of each role and case data for every screen."""
+"""Idempotent demo data for Wuhai: users of each role and case data for every screen.
+
+Each app contributes through `<app>/demo.py`, a `seed(*, users) -> dict[str, int]` that is safe
+to run again; they run in the order below, in one transaction.
+"""
+
+import importlib
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -8,6 +14,9 @@ from core.models import Region, User
 from core.roles import Role, grant_role, sync_roles
 
 DEFAULT_PASSWORD = "wuhai-demo-2023"
+
+# Order matters: funds receive income before claims are paid; monitoring scans what exists.
+DEMO_APPS = ["beneficiaries", "funds", "claims", "monitoring"]
 
 DEMO_USERS = [
     # username, name, region, roles, is_staff, is_superuser
@@ -26,8 +35,6 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=DEFAULT_PASSWORD)
 
     def handle(self, *args, password, **options):
-        from beneficiaries import demo as beneficiaries_demo
-
         sync_roles()
         with transaction.atomic():
             users = {}
@@ -47,7 +54,13 @@ class Command(BaseCommand):
                 for role in roles:
                     grant_role(user, role)
                 users[username] = user
-            counts = beneficiaries_demo.seed(by=users["caseworker"])
+            counts = {}
+            for app in DEMO_APPS:
+                try:
+                    demo = importlib.import_module(f"{app}.demo")
+                except ModuleNotFoundError:
+                    continue
+                counts.update(demo.seed(users=users))
 
         self.stdout.write(self.style.SUCCESS(f"{settings.PORTAL_NAME} 演示数据已就绪。"))
         for key, value in counts.items():
