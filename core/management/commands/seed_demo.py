@@ -5,6 +5,7 @@ to run again; they run in the order below, in one transaction.
 """
 
 import importlib
+import importlib.util
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -56,11 +57,9 @@ class Command(BaseCommand):
                 users[username] = user
             counts = {}
             for app in DEMO_APPS:
-                try:
-                    demo = importlib.import_module(f"{app}.demo")
-                except ModuleNotFoundError:
+                if importlib.util.find_spec(f"{app}.demo") is None:
                     continue
-                counts.update(demo.seed(users=users))
+                counts.update(importlib.import_module(f"{app}.demo").seed(users=users))
 
         self.stdout.write(self.style.SUCCESS(f"{settings.PORTAL_NAME} 演示数据已就绪。"))
         for key, value in counts.items():
