@@ -1,0 +1,710 @@
+"""The assessment engine: identity coverage (DOMAIN §3) and the assessment of a bill (§4).
+
+Pure Python, to be read beside DOMAIN.md §4: dataclasses in, dataclasses out; no Django, no
+database, no I/O. The `assess` command, the approval service and the replay of one-stop
+settlements all call it, so the rules live here and nowhere else.
+
+Money is ``Decimal`` and every computed amount is rounded half-up to the fen by ``money()`` at
+the step where it is computed; a float never enters.
+
+Each ``Assessment`` keeps its steps (a message template and its parameters) so a caseworker, a
+supervisor and the PDF can see how the figure was reached. The templates are Chinese msgids
+marked with ``gettext_noop`` (Django's makemessages extracts them); ``render_steps`` formats and
+translates them on demand, never during the assessment itself.
+"""
+
+import calendar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, NamedTuple
+
+__all__ = [
+    "CATEGORIES",
+    "VISIT_TYPES",
+    "Assessment",
+    "Bill",
+    "CategoryRule",
+    "Identity",
+    "InvalidBill",
+    "Policy",
+    "Step",
+    "YearToDate",
+    "assess_bill",
+    "assess_bills",
+    "covering_category",
+    "coverage_end",
+    "identity_covers",
+    "money",
+    "render_steps",
+    "validate_bill",
+]
+
+
+def gettext_noop(message: str) -> str:
+    """Marks a msgid for makemessages without translating it; ``render_steps`` translates."""
+    return message
+
+
+def _same(message: str) -> str:
+    return message
+
+
+# --- Vocabulary (DOMAIN §1) ---------------------------------------------------------------
+
+INPATIENT = "inpatient"
+CHRONIC_OUTPATIENT = "chronic_outpatient"
+GENERAL_OUTPATIENT = "general_outpatient"
+# W 三(三), P §13: all three are covered and share the annual cap.
+VISIT_TYPES = (INPATIENT, CHRONIC_OUTPATIENT, GENERAL_OUTPATIENT)
+
+# W 三(二)(三), P §17: the default rank for 就高不就低, highest first.
+CATEGORIES = (
+    "destitute",
+    "subsistence",
+    "poverty_risk",
+    "near_subsistence",
+    "illness_impoverished",
+    "other_special",
+)
+
+CATEGORY_LABELS = {
+    "destitute": gettext_noop("特困人员"),
+    "subsistence": gettext_noop("低保对象"),
+    "poverty_risk": gettext_noop("易返贫致贫人口"),
+    "near_subsistence": gettext_noop("低保边缘家庭成员"),
+    "illness_impoverished": gettext_noop("因病致贫重病患者"),
+    "other_special": gettext_noop("其他特殊困难人员"),
+}
+
+# Why a bill is not covered (§4 step 2), in the order they are checked.
+NO_IDENTITY = "no_identity"
+NOT_DESIGNATED = "not_designated"
+NO_REFERRAL = "no_referral"
+REASONS = (NO_IDENTITY, NOT_DESIGNATED, NO_REFERRAL)
+
+AMOUNT_FIELDS = ("total_cost", "policy_range_cost", "basic_insurance_paid", "critical_illness_paid")
+
+
+# --- Money ----------------------------------------------------------------------------------
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def money(amount: Decimal) -> Decimal:
+    """``amount`` rounded half-up (四舍五入) to the fen.
+
+    The engine's own helper (it stays standalone); same rounding as ``core.money.money``,
+    without its type checks, because here every amount is already a Decimal.
+    """
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# --- Inputs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRule:
+    deductible: Decimal  # 起付标准, annual and cumulative (W 三(三))
+    ratio: Decimal  # 救助比例, 0–1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """The parameters of §2 that the assessment needs (one coordination area and year)."""
+
+    annual_cap: Decimal | None  # 年度救助限额, shared by all visit types; None: no cap
+    categories: Mapping[str, CategoryRule]
+    tilted_deductible: Decimal  # 倾斜救助起付标准 (W 三(四)), annual and cumulative
+    tilted_ratio: Decimal  # 倾斜救助比例; tilted assistance has no cap
+    rank: tuple[str, ...] = CATEGORIES
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    category: str
+    start: date  # 认定/生效日期
+    end: date | None = None  # 终止日期
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bill:
+    """A bill (manual reimbursement) or, with ``paid_assistance``, a one-stop settlement.
+
+    Inpatient bills carry ``admitted`` and ``discharged``, outpatient bills ``service_date``.
+    """
+
+    id: str
+    visit_type: str
+    admitted: date | None = None
+    discharged: date | None = None
+    service_date: date | None = None
+    designated: bool  # 定点医药机构
+    in_coordination_area: bool  # inside the city (统筹地区)
+    in_region: bool  # inside Inner Mongolia
+    referred: bool  # 规范转诊 / 异地就医备案
+    total_cost: Decimal
+    policy_range_cost: Decimal
+    basic_insurance_paid: Decimal
+    critical_illness_paid: Decimal
+    # What the hospital counter actually paid (maf_pay) when this is a one-stop settlement.
+    paid_assistance: Decimal | None = None
+
+    @property
+    def end_date(self) -> date:
+        """The date the bill belongs to: discharge, or the outpatient service date."""
+        return self.discharged if self.visit_type == INPATIENT else self.service_date
+
+    @property
+    def year(self) -> int:
+        return self.end_date.year
+
+
+@dataclass(frozen=True, slots=True)
+class YearToDate:
+    """A person's year-to-date state for one year (§4)."""
+
+    deductible_used: Decimal
+    assistance_paid: Decimal  # counts toward the annual cap: one-stop and manual together
+    tilted_deductible_used: Decimal
+
+    @classmethod
+    def zero(cls) -> "YearToDate":
+        return cls(ZERO, ZERO, ZERO)
+
+
+# --- Results --------------------------------------------------------------------------------
+
+
+class Step(NamedTuple):
+    """One line of the explanation: a msgid and its parameters, formatted by render_steps."""
+
+    template: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    bill_id: str
+    covered: bool
+    reason: str | None  # one of REASONS when not covered
+    category: str | None  # the category applied, None when not covered
+    self_pay: Decimal  # 政策范围内个人自付
+    deductible_applied: Decimal
+    assistance: Decimal  # basic assistance (for a settlement: maf_pay)
+    tilted_deductible_applied: Decimal
+    tilted_assistance: Decimal
+    total: Decimal
+    steps: tuple[Step, ...]
+
+    def step_lines(self, translate: Callable[[str], str] = _same) -> list[str]:
+        return render_steps(self, translate)
+
+
+class InvalidBill(ValueError):
+    """A bill that fails §4 step 1: an input error with a message, never a zero."""
+
+    def __init__(
+        self,
+        bill_id: str,
+        field: str,
+        message: str,
+        params: Mapping[str, Any] | None = None,
+        related: tuple[str, ...] = (),
+    ):
+        self.bill_id = bill_id
+        self.field = field  # the field to show the message on
+        self.related = related  # other fields the rule compares it with
+        self.message = message  # a msgid (Chinese)
+        self.params = params or {}
+        super().__init__(self.render())
+
+    def render(self, translate: Callable[[str], str] = _same) -> str:
+        """The message alone, translated and formatted (for a form field)."""
+        return _format(self.message, self.params, translate)
+
+    def describe(self, translate: Callable[[str], str] = _same) -> str:
+        """The message naming the bill and the field(s), for the command line."""
+        fields = ", ".join((self.field, *self.related))
+        return translate(MSG_INVALID_BILL) % {
+            "bill": self.bill_id,
+            "fields": fields,
+            "message": self.render(translate),
+        }
+
+
+# --- Messages (msgids) ----------------------------------------------------------------------
+
+MSG_INVALID_BILL = gettext_noop("账单 %(bill)s 的 %(fields)s：%(message)s")
+MSG_UNKNOWN_VISIT_TYPE = gettext_noop("未知的就医类别“%(value)s”。")
+MSG_REQUIRED_DATE = gettext_noop("缺少日期（住院须填写入院和出院日期，门诊须填写就诊日期）。")
+MSG_NEGATIVE = gettext_noop("金额不能为负数（%(value)s 元）。")
+MSG_RANGE_OVER_TOTAL = gettext_noop(
+    "政策范围内费用（%(policy_range_cost)s 元）不能大于医疗费总额（%(total_cost)s 元）。"
+)
+MSG_PAID_OVER_RANGE = gettext_noop(
+    "基本医保支付与大病保险支付之和（%(paid)s 元）不能大于政策范围内费用"
+    "（%(policy_range_cost)s 元）。"
+)
+MSG_ADMITTED_AFTER_DISCHARGED = gettext_noop(
+    "入院日期 %(admitted)s 不能晚于出院日期 %(discharged)s。"
+)
+MSG_FUTURE_DATE = gettext_noop("日期 %(value)s 晚于今天（%(today)s）。")
+
+STEP_CATEGORY = gettext_noop("适用救助类别：%(category)s。")
+STEP_HIGHEST_OF = gettext_noop(
+    "同时持有 %(categories)s 身份，按就高不就低取 %(category)s，只救助一次。"
+)
+STEP_SELF_PAY = gettext_noop(
+    "政策范围内个人自付 = 政策范围内费用 %(policy_range_cost)s − 基本医保支付 %(basic)s"
+    " − 大病保险支付 %(critical)s = %(self_pay)s 元"
+)
+STEP_DEDUCTIBLE = gettext_noop(
+    "起付标准 %(deductible)s 元，已累计 %(used)s 元，本次扣除 %(applied)s 元"
+)
+STEP_BASIC = gettext_noop("基本救助 =（%(self_pay)s − %(applied)s）× %(ratio)s = %(amount)s 元")
+STEP_CAP = gettext_noop(
+    "年度救助限额 %(cap)s 元，本年已救助 %(paid)s 元，尚可救助 %(left)s 元，"
+    "本次基本救助 %(assistance)s 元"
+)
+STEP_NO_CAP = gettext_noop("不设年度救助限额，本次基本救助 %(assistance)s 元")
+STEP_NO_TILTED = gettext_noop("倾斜救助仅限区内住院，本次不适用")
+STEP_TILTED_DEDUCTIBLE = gettext_noop(
+    "倾斜救助：个人负担 = %(self_pay)s − %(assistance)s = %(burden)s 元；起付标准"
+    " %(deductible)s 元，已累计 %(used)s 元，本次扣除 %(applied)s 元"
+)
+STEP_TILTED = gettext_noop(
+    "倾斜救助 =（%(burden)s − %(applied)s）× %(ratio)s = %(amount)s 元（不设限额）"
+)
+STEP_SETTLEMENT = gettext_noop(
+    "一站式结算：医疗救助按医院窗口实际支付 %(paid)s 元计（测算为 %(computed)s 元），"
+    "起付标准按测算累计"
+)
+STEP_SETTLEMENT_TOTAL = gettext_noop("救助合计 = 医院窗口实际支付 %(total)s 元")
+STEP_SETTLEMENT_UNCOVERED = gettext_noop(
+    "一站式结算：医院窗口已支付医疗救助 %(paid)s 元，计入本年已救助金额"
+)
+STEP_TOTAL = gettext_noop("救助合计 = 基本救助 %(assistance)s + 倾斜救助 %(tilted)s = %(total)s 元")
+STEP_NO_IDENTITIES = gettext_noop("没有救助身份记录。")
+STEP_NO_RULE = gettext_noop("%(category)s 在本政策中没有救助标准，不予救助。")
+STEP_NOT_YET = gettext_noop("%(category)s 身份自 %(start)s 起享受，晚于%(what)s %(date)s。")
+STEP_ENDED_DURING_STAY = gettext_noop(
+    "%(category)s 身份于 %(end)s 终止，在住院期间（%(admitted)s 至 %(discharged)s），"
+    "不覆盖本次住院。"
+)
+STEP_EXPIRED = gettext_noop(
+    "%(category)s 身份于 %(end)s 终止，享受至 %(coverage_end)s（次月起不再享受），"
+    "%(what)s %(date)s 已超出。"
+)
+WHAT_DISCHARGED = gettext_noop("出院日期")
+WHAT_SERVICE_DATE = gettext_noop("就诊日期")
+UNCOVERED = {
+    NO_IDENTITY: gettext_noop("不予救助：没有覆盖本次就医的救助身份。"),
+    NOT_DESIGNATED: gettext_noop("不予救助：非定点医药机构的费用。"),
+    NO_REFERRAL: gettext_noop("不予救助：统筹地区外就医，未办理转诊或异地就医备案。"),
+}
+
+
+# --- §3 Identity coverage -------------------------------------------------------------------
+
+
+def coverage_end(end: date) -> date:
+    """The last day an identity that ends on ``end`` still covers.
+
+    P §15: 次月起不再享受 — benefits stop from the next month, so the month of ``end`` is covered
+    to its last day.
+    """
+    return end.replace(day=calendar.monthrange(end.year, end.month)[1])
+
+
+def identity_covers(identity: Identity, bill: Bill) -> bool:
+    """DOMAIN §3: whether ``identity`` covers ``bill``."""
+    start, end = identity.start, identity.end
+    if bill.visit_type != INPATIENT:
+        day = bill.service_date
+        return start <= day and (end is None or day <= coverage_end(end))
+    admitted, discharged = bill.admitted, bill.discharged
+    # An identity gained during the stay covers the whole stay.
+    if start > discharged:
+        return False
+    # P §15: one that ends during the stay (admitted ≤ end ≤ discharged) does not cover it; one
+    # that ended before admission still covers a stay finished within its month.
+    return end is None or end > discharged or (end < admitted and discharged <= coverage_end(end))
+
+
+def covering_category(
+    policy: Policy, identities: Iterable[Identity], bill: Bill
+) -> tuple[str | None, list[str]]:
+    """The category that applies to ``bill`` and every category that covers it.
+
+    就高不就低 (W 三(二)(三), P §17): the highest-ranked covering category applies, once.
+    A category with no rule in the policy gives no assistance, so it is never chosen: a person
+    who also holds a lower category that has a rule gets that one (holding one more identity
+    must never cost a person their assistance), and a person whose only covering categories
+    have no rule is not covered (``no_identity``). Treating such a bill as covered with a zero
+    ratio would not give "no assistance": it would still earn tilted assistance.
+    """
+    rank = policy.rank
+    best = None
+    best_rank = len(rank) + 1
+    covering = []
+    for identity in identities:
+        if not identity_covers(identity, bill):
+            continue
+        category = identity.category
+        if category not in covering:
+            covering.append(category)
+        if category in policy.categories:
+            position = rank.index(category) if category in rank else len(rank)
+            if position < best_rank:
+                best, best_rank = category, position
+    return best, covering
+
+
+def _why_not_covered(identity: Identity, bill: Bill) -> Step:
+    """Why ``identity`` does not cover ``bill``: one explanation line (§3)."""
+    if bill.visit_type == INPATIENT:
+        what, day = WHAT_DISCHARGED, bill.discharged
+    else:
+        what, day = WHAT_SERVICE_DATE, bill.service_date
+    params = {"category": identity.category, "what": what, "date": day}
+    if identity.start > day:
+        return Step(STEP_NOT_YET, {**params, "start": identity.start})
+    end = identity.end
+    if bill.visit_type == INPATIENT and bill.admitted <= end <= bill.discharged:
+        return Step(
+            STEP_ENDED_DURING_STAY,
+            {**params, "end": end, "admitted": bill.admitted, "discharged": bill.discharged},
+        )
+    return Step(STEP_EXPIRED, {**params, "end": end, "coverage_end": coverage_end(end)})
+
+
+# --- §4 step 1: validation ------------------------------------------------------------------
+
+
+def validate_bill(bill: Bill, today: date) -> None:
+    """Raise InvalidBill for the first rule of §4 step 1 (or of the bill's shape) it breaks."""
+    bill_id = bill.id
+    if bill.visit_type not in VISIT_TYPES:
+        raise InvalidBill(bill_id, "visit_type", MSG_UNKNOWN_VISIT_TYPE, {"value": bill.visit_type})
+    date_fields = ("admitted", "discharged") if bill.visit_type == INPATIENT else ("service_date",)
+    for name in date_fields:
+        if getattr(bill, name) is None:
+            raise InvalidBill(bill_id, name, MSG_REQUIRED_DATE)
+
+    amount_fields = (
+        AMOUNT_FIELDS if bill.paid_assistance is None else (*AMOUNT_FIELDS, "paid_assistance")
+    )
+    for name in amount_fields:
+        value = getattr(bill, name)
+        if value < 0:
+            raise InvalidBill(bill_id, name, MSG_NEGATIVE, {"value": value})
+    if bill.policy_range_cost > bill.total_cost:
+        raise InvalidBill(
+            bill_id,
+            "policy_range_cost",
+            MSG_RANGE_OVER_TOTAL,
+            {"policy_range_cost": bill.policy_range_cost, "total_cost": bill.total_cost},
+            related=("total_cost",),
+        )
+    paid = bill.basic_insurance_paid + bill.critical_illness_paid
+    if paid > bill.policy_range_cost:
+        raise InvalidBill(
+            bill_id,
+            "basic_insurance_paid",
+            MSG_PAID_OVER_RANGE,
+            {"paid": paid, "policy_range_cost": bill.policy_range_cost},
+            related=("critical_illness_paid", "policy_range_cost"),
+        )
+
+    if bill.visit_type == INPATIENT and bill.admitted > bill.discharged:
+        raise InvalidBill(
+            bill_id,
+            "admitted",
+            MSG_ADMITTED_AFTER_DISCHARGED,
+            {"admitted": bill.admitted, "discharged": bill.discharged},
+            related=("discharged",),
+        )
+    for name in date_fields:
+        value = getattr(bill, name)
+        if value > today:
+            raise InvalidBill(bill_id, name, MSG_FUTURE_DATE, {"value": value, "today": today})
+
+
+# --- §4 steps 2–8: assessment ---------------------------------------------------------------
+
+
+def assess_bill(
+    policy: Policy, identities: Sequence[Identity], state: YearToDate, bill: Bill
+) -> tuple[Assessment, YearToDate]:
+    """Assess one valid bill (§4 steps 2–8) against the state of its year.
+
+    Returns the assessment and the state after it. ``bill`` must have passed validate_bill.
+
+    A one-stop settlement (``paid_assistance`` set) is replayed, not assessed: it is a fact, so
+    only the identity part of coverage is checked; its deductibles are consumed exactly as for a
+    bill, and the assistance that counts (toward the cap and in the result) is what the hospital
+    counter paid (maf_pay, which already includes any tilted assistance).
+    """
+    settlement = bill.paid_assistance is not None
+    steps: list[Step] = []
+
+    # Step 2: coverage, checked in order; the first that fails is the reason.
+    category, covering = covering_category(policy, identities, bill)
+    if category is None:
+        reason = NO_IDENTITY
+    elif settlement:
+        reason = None
+    elif not bill.designated:
+        reason = NOT_DESIGNATED
+    elif not bill.in_coordination_area and not bill.referred:
+        # R(十五), N(十三): outside the city only with referral or out-of-area registration.
+        reason = NO_REFERRAL
+    else:
+        reason = None
+
+    # Step 3: self-pay.
+    self_pay = money(
+        bill.policy_range_cost - bill.basic_insurance_paid - bill.critical_illness_paid
+    )
+    self_pay_step = Step(
+        STEP_SELF_PAY,
+        {
+            "policy_range_cost": bill.policy_range_cost,
+            "basic": bill.basic_insurance_paid,
+            "critical": bill.critical_illness_paid,
+            "self_pay": self_pay,
+        },
+    )
+
+    if reason is not None:
+        return _not_covered(
+            policy, identities, state, bill, reason, covering, self_pay, self_pay_step
+        )
+
+    # Step 4: category (chosen above, 就高不就低).
+    steps.append(Step(STEP_CATEGORY, {"category": category}))
+    if len(covering) > 1:
+        steps.append(Step(STEP_HIGHEST_OF, {"categories": tuple(covering), "category": category}))
+    steps.append(self_pay_step)
+    rule = policy.categories[category]
+
+    # Step 5: deductible, cumulative over the year (W 三(三): 年度内起付标准累计计算).
+    remaining = max(ZERO, money(rule.deductible - state.deductible_used))
+    deductible_applied = min(self_pay, remaining)
+    steps.append(
+        Step(
+            STEP_DEDUCTIBLE,
+            {
+                "deductible": rule.deductible,
+                "used": state.deductible_used,
+                "applied": deductible_applied,
+            },
+        )
+    )
+
+    # Step 6: basic assistance, within the annual cap shared by every visit type (W 三(三)).
+    assistance = money((self_pay - deductible_applied) * rule.ratio)
+    steps.append(
+        Step(
+            STEP_BASIC,
+            {
+                "self_pay": self_pay,
+                "applied": deductible_applied,
+                "ratio": rule.ratio,
+                "amount": assistance,
+            },
+        )
+    )
+    if policy.annual_cap is None:
+        steps.append(Step(STEP_NO_CAP, {"assistance": assistance}))
+    else:
+        left = max(ZERO, money(policy.annual_cap - state.assistance_paid))
+        assistance = min(assistance, left)
+        steps.append(
+            Step(
+                STEP_CAP,
+                {
+                    "cap": policy.annual_cap,
+                    "paid": state.assistance_paid,
+                    "left": left,
+                    "assistance": assistance,
+                },
+            )
+        )
+
+    # Step 7: tilted assistance, for inpatients inside Inner Mongolia only (W 三(四)).
+    tilted_applied = tilted = ZERO
+    if bill.visit_type == INPATIENT and bill.in_region:
+        burden = self_pay - assistance
+        tilted_remaining = max(ZERO, money(policy.tilted_deductible - state.tilted_deductible_used))
+        tilted_applied = min(burden, tilted_remaining)
+        tilted = money((burden - tilted_applied) * policy.tilted_ratio)
+        steps.append(
+            Step(
+                STEP_TILTED_DEDUCTIBLE,
+                {
+                    "self_pay": self_pay,
+                    "assistance": assistance,
+                    "burden": burden,
+                    "deductible": policy.tilted_deductible,
+                    "used": state.tilted_deductible_used,
+                    "applied": tilted_applied,
+                },
+            )
+        )
+        steps.append(
+            Step(
+                STEP_TILTED,
+                {
+                    "burden": burden,
+                    "applied": tilted_applied,
+                    "ratio": policy.tilted_ratio,
+                    "amount": tilted,
+                },
+            )
+        )
+    else:
+        steps.append(Step(STEP_NO_TILTED, {}))
+
+    # Step 8: total. A settlement's is what the counter paid (maf_pay, tilted part included).
+    if settlement:
+        steps.append(
+            Step(STEP_SETTLEMENT, {"paid": bill.paid_assistance, "computed": assistance + tilted})
+        )
+        assistance, tilted = bill.paid_assistance, ZERO
+        total = assistance
+        steps.append(Step(STEP_SETTLEMENT_TOTAL, {"total": total}))
+    else:
+        total = assistance + tilted
+        steps.append(Step(STEP_TOTAL, {"assistance": assistance, "tilted": tilted, "total": total}))
+    result = Assessment(
+        bill_id=bill.id,
+        covered=True,
+        reason=None,
+        category=category,
+        self_pay=self_pay,
+        deductible_applied=deductible_applied,
+        assistance=assistance,
+        tilted_deductible_applied=tilted_applied,
+        tilted_assistance=tilted,
+        total=total,
+        steps=tuple(steps),
+    )
+    after = YearToDate(
+        state.deductible_used + deductible_applied,
+        state.assistance_paid + assistance,
+        state.tilted_deductible_used + tilted_applied,
+    )
+    return result, after
+
+
+def _not_covered(policy, identities, state, bill, reason, covering, self_pay, self_pay_step):
+    """An uncovered bill: every amount zero except self-pay, and the state is unchanged.
+
+    The exception is an uncovered one-stop settlement: what the counter paid was paid, and it
+    counts toward the cap.
+    """
+    steps = []
+    if reason == NO_IDENTITY:
+        if not identities:
+            steps.append(Step(STEP_NO_IDENTITIES, {}))
+        for identity in identities:
+            if identity.category in covering:
+                steps.append(Step(STEP_NO_RULE, {"category": identity.category}))
+            else:
+                steps.append(_why_not_covered(identity, bill))
+    steps.append(Step(UNCOVERED[reason], {}))
+    steps.append(self_pay_step)
+    paid = ZERO
+    if bill.paid_assistance is not None:
+        paid = bill.paid_assistance
+        steps.append(Step(STEP_SETTLEMENT_UNCOVERED, {"paid": paid}))
+        state = YearToDate(
+            state.deductible_used, state.assistance_paid + paid, state.tilted_deductible_used
+        )
+    result = Assessment(
+        bill_id=bill.id,
+        covered=False,
+        reason=reason,
+        category=None,
+        self_pay=self_pay,
+        deductible_applied=ZERO,
+        assistance=paid,
+        tilted_deductible_applied=ZERO,
+        tilted_assistance=ZERO,
+        total=paid,
+        steps=tuple(steps),
+    )
+    return result, state
+
+
+def assess_bills(
+    policy: Policy,
+    identities: Sequence[Identity],
+    state: YearToDate,
+    bills: Sequence[Bill],
+    today: date,
+) -> tuple[list[Assessment], YearToDate]:
+    """Validate every bill, then assess them as one person's timeline.
+
+    Bills are assessed in date order (discharge or service date, then the given order: §4
+    "Bills of one person are assessed in order"), each with the state its predecessor left.
+    ``state`` is the state of the first bill's year; a new year starts from zero (W 三(三): the
+    deductible and the cap are annual), so no bill depends on a bill of another year.
+
+    Returns the assessments in the given order and the state after the last bill.
+    Raises InvalidBill for the first invalid bill, before anything is assessed.
+    """
+    for bill in bills:
+        validate_bill(bill, today)
+    results: list[Assessment | None] = [None] * len(bills)
+    year = None
+    for index in sorted(range(len(bills)), key=lambda i: bills[i].end_date):
+        bill = bills[index]
+        if bill.year != year:
+            if year is not None:
+                state = YearToDate.zero()
+            year = bill.year
+        results[index], state = assess_bill(policy, identities, state, bill)
+    return results, state
+
+
+# --- Rendering ------------------------------------------------------------------------------
+
+
+def format_money(amount: Decimal) -> str:
+    """Thousands separators and two decimals: 80,000.00."""
+    return f"{money(amount):,.2f}"
+
+
+def format_percent(ratio: Decimal) -> str:
+    """0.7 → 70%, 0.625 → 62.5%."""
+    percent = (ratio * 100).normalize()
+    return f"{percent:f}%"
+
+
+def _format_value(name: str, value: Any, translate: Callable[[str], str]) -> str:
+    if name == "category":
+        return translate(CATEGORY_LABELS.get(value, value))
+    if name == "categories":
+        return "、".join(translate(CATEGORY_LABELS.get(v, v)) for v in value)
+    if name == "what":
+        return translate(value)
+    if isinstance(value, Decimal):
+        return format_percent(value) if name.endswith("ratio") else format_money(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _format(template: str, params: Mapping[str, Any], translate: Callable[[str], str]) -> str:
+    values = {name: _format_value(name, value, translate) for name, value in params.items()}
+    return translate(template) % values
+
+
+def render_steps(assessment: Assessment, translate: Callable[[str], str] = _same) -> list[str]:
+    """The steps of ``assessment`` as readable lines, translated by ``translate`` (gettext)."""
+    return [_format(step.template, step.params, translate) for step in assessment.steps]
