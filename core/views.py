@@ -1,10 +1,41 @@
+import importlib
+import importlib.util
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import select_template
 from django.utils import timezone
 
-from beneficiaries.models import Identity, Person
 from core.models import Policy
-from core.scoping import scoped
+
+# Each app contributes a card: `<app>.selectors.dashboard_context(user)` and the partial
+# `templates/<app>/_dashboard.html`, shown for users who may view that app's records.
+DASHBOARD_APPS = [
+    ("beneficiaries", "beneficiaries.view_person"),
+    ("claims", "claims.view_application"),
+    ("funds", "funds.view_fund"),
+    ("monitoring", "monitoring.view_alert"),
+]
+
+
+def _dashboard_panels(user) -> tuple[list[str], dict]:
+    panels, context = [], {}
+    for app, permission in DASHBOARD_APPS:
+        if not user.has_perm(permission):
+            continue
+        if importlib.util.find_spec(f"{app}.selectors") is None:
+            continue
+        selectors = importlib.import_module(f"{app}.selectors")
+        if not hasattr(selectors, "dashboard_context"):
+            continue
+        try:
+            select_template([f"{app}/_dashboard.html"])
+        except TemplateDoesNotExist:
+            continue
+        context.update(selectors.dashboard_context(user))
+        panels.append(f"{app}/_dashboard.html")
+    return panels, context
 
 
 @login_required
@@ -12,10 +43,12 @@ def dashboard(request):
     user = request.user
     today = timezone.localdate()
     area = user.region.coordination_area if user.region else None
-    context = {
-        "today": today,
-        "persons_count": scoped(Person.objects.all(), user).count(),
-        "active_identities_count": scoped(Identity.objects.open_on(today), user).count(),
-        "policy": Policy.objects.in_force(area, today) if area else None,
-    }
+    panels, context = _dashboard_panels(user)
+    context.update(
+        {
+            "today": today,
+            "panels": panels,
+            "policy": Policy.objects.in_force(area, today) if area else None,
+        }
+    )
     return render(request, "core/dashboard.html", context)

@@ -29,8 +29,8 @@ def test_caseworker_logs_in_and_sees_the_dashboard_of_their_region(
     body = response.content.decode()
     assert response.status_code == 200
     assert "工作台" in body and "海勃湾区" in body
-    assert response.context["persons_count"] == 1
-    assert response.context["active_identities_count"] == 1
+    assert response.context["beneficiaries_active_total"] == 1
+    assert "beneficiaries/_dashboard.html" in response.context["panels"]
     assert response.context["policy"].area_id == "150300"
 
 
@@ -46,3 +46,15 @@ def test_english_is_available(client, supervisor_city):
     client.post(reverse("set_language"), {"language": "en"})
     response = client.get(reverse("dashboard"))
     assert response["Content-Language"] == "en"
+
+
+def test_accountant_dashboard_has_no_case_cards(client, accountant_city):
+    client.force_login(accountant_city)
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    assert "beneficiaries/_dashboard.html" not in response.context["panels"]
+
+
+def test_an_english_browser_still_gets_the_chinese_portal(client):
+    response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response["Content-Language"] == "zh-hans"
