@@ -1,7 +1,37 @@
+"""Django admin: search, filters and read-only history for every beneficiary record.
+
+Changes to case data go through the services (the portal's pages); here admins look things up.
+Identities, enrollments, subsidies and rosters are read-only in admin so no change bypasses the
+overlap, once-per-year and roster rules.
+"""
+
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from beneficiaries.models import Household, Identity, Person
+from beneficiaries.models import (
+    Enrollment,
+    Household,
+    Identity,
+    Person,
+    RosterBatch,
+    RosterLine,
+    Subsidy,
+    SubsidyBatch,
+)
+from beneficiaries.selectors import person_search
+
+
+class ReadOnlyAdmin(SimpleHistoryAdmin):
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class IdentityInline(admin.TabularInline):
@@ -10,6 +40,7 @@ class IdentityInline(admin.TabularInline):
     fields = ["category", "start", "end", "department", "document", "region", "end_reason"]
     readonly_fields = fields
     can_delete = False
+    fk_name = "person"
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -22,20 +53,109 @@ class PersonAdmin(SimpleHistoryAdmin):
     search_fields = ["=id_number", "name", "=phone"]
     autocomplete_fields = ["region"]
     raw_id_fields = ["household"]
+    readonly_fields = ["id_number", "sex", "birth_date"]
     inlines = [IdentityInline]
     show_full_result_count = False
 
+    def get_search_results(self, request, queryset, search_term):
+        # The portal's own search: ID number and phone exact, name partial through the
+        # trigram / n-gram indexes (admin's default icontains would scan a million rows).
+        if not search_term.strip():
+            return queryset, False
+        return person_search(queryset, search_term), False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Identity)
-class IdentityAdmin(SimpleHistoryAdmin):
-    list_display = ["person", "category", "start", "end", "department", "region"]
+class IdentityAdmin(ReadOnlyAdmin):
+    list_display = ["person", "category", "start", "end", "department", "region", "last_roster"]
     list_filter = ["category", "department", "region"]
     search_fields = ["=person__id_number", "person__name"]
-    raw_id_fields = ["person", "created_by"]
-    show_full_result_count = False
+    raw_id_fields = ["person", "created_by", "last_roster"]
+    list_select_related = ["person", "region", "last_roster"]
+    date_hierarchy = "start"
 
 
 @admin.register(Household)
 class HouseholdAdmin(SimpleHistoryAdmin):
-    list_display = ["id", "region", "address", "members_count"]
+    list_display = ["id", "region", "address", "members_count", "annual_income"]
     list_filter = ["region"]
+    search_fields = ["address", "=members__id_number"]
+    show_full_result_count = False
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(ReadOnlyAdmin):
+    list_display = ["person", "year", "scheme", "area", "paid_how", "paid_date", "benefit_start"]
+    list_filter = ["year", "scheme", "paid_how", "area"]
+    search_fields = ["=person__id_number", "person__name"]
+    raw_id_fields = ["person", "created_by"]
+    list_select_related = ["person", "area"]
+
+
+class SubsidyInline(admin.TabularInline):
+    model = Subsidy
+    extra = 0
+    fields = ["person", "category", "rule", "amount", "note"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SubsidyBatch)
+class SubsidyBatchAdmin(ReadOnlyAdmin):
+    list_display = ["id", "year", "area", "as_of", "status", "count", "total", "confirmed_by"]
+    list_filter = ["year", "status", "area"]
+    list_select_related = ["area", "confirmed_by"]
+
+
+@admin.register(Subsidy)
+class SubsidyAdmin(ReadOnlyAdmin):
+    list_display = ["person", "year", "category", "rule", "amount", "batch", "area"]
+    list_filter = ["year", "category", "rule", "area"]
+    search_fields = ["=person__id_number", "person__name"]
+    raw_id_fields = ["person", "identity", "batch"]
+    list_select_related = ["person", "batch", "batch__area", "area"]
+
+
+@admin.register(RosterBatch)
+class RosterBatchAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "department",
+        "region",
+        "as_of",
+        "status",
+        "rows",
+        "new",
+        "changed",
+        "terminated",
+        "unchanged",
+        "applied_at",
+    ]
+    list_filter = ["department", "status", "region"]
+    search_fields = ["file_name"]
+    list_select_related = ["region"]
+
+
+@admin.register(RosterLine)
+class RosterLineAdmin(admin.ModelAdmin):
+    list_display = ["batch", "row", "effect", "person", "category", "start", "end"]
+    list_filter = ["effect", "category"]
+    search_fields = ["=person__id_number", "person__name", "=batch__id"]
+    raw_id_fields = ["batch", "person", "identity"]
+    list_select_related = ["batch", "batch__region", "person"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

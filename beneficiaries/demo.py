@@ -1,10 +1,16 @@
-"""Demo persons and identities for Wuhai (used by `seed_demo`); idempotent by ID number."""
+"""Demo persons, identities and enrollments for Wuhai (used by `seed_demo`); idempotent.
+
+The roster in `demo_data/` is the civil-affairs list of 海勃湾区 on 2023-07-01 relative to these
+identities: importing it from the UI shows new, changed, unchanged and terminated identities.
+Enrollments for 2023 leave a few persons uninsured, enrol one twice and one in employee
+insurance, so the monthly cross-checks (DOMAIN §7) have something to find.
+"""
 
 import random
 from datetime import date
 
-from beneficiaries.models import Identity, Person
-from beneficiaries.services import identity_grant, person_register
+from beneficiaries.models import Enrollment, Identity, Person
+from beneficiaries.services import enrollment_record, identity_grant, person_register
 from core import idnumber
 from core.choices import Category, Department
 from core.models import Region
@@ -25,6 +31,13 @@ PLAN = [
 ]
 
 DISTRICTS = ["150302", "150303", "150304"]
+
+DEMO_ROSTER_NAME = "roster_civil_affairs_150302_2023-07-01.csv"
+DEMO_YEAR = 2023
+# Demo person index -> how they are (not) enrolled for DEMO_YEAR.
+UNINSURED = {5, 11, 20, 29}  # 漏保: no enrollment
+DUPLICATE = 13  # 重复参保: enrolled twice
+EMPLOYEE = 4  # 职工医保
 
 
 def demo_people(count: int = 36):
@@ -54,9 +67,7 @@ def seed(*, users) -> dict[str, int]:
                 phone=f"1390473{i:04d}",
                 by=by,
             )
-        if person.identities.exists():
-            continue
-        if i < len(PLAN) * 3:
+        if i < len(PLAN) * 3 and not person.identities.exists():
             category, department, start = PLAN[i % len(PLAN)]
             identity_grant(
                 person=person,
@@ -67,7 +78,41 @@ def seed(*, users) -> dict[str, int]:
                 document=f"乌民救〔{start.year}〕{100 + i}号",
                 by=by,
             )
+        _seed_enrollments(i, person, regions, by)
     return {
         "persons": Person.objects.filter(region_id__in=DISTRICTS).count(),
         "identities": Identity.objects.filter(person__region_id__in=DISTRICTS).count(),
+        "enrollments": Enrollment.objects.filter(person__region_id__in=DISTRICTS).count(),
     }
+
+
+def _seed_enrollments(i: int, person: Person, regions: dict, by) -> None:
+    if i in UNINSURED or person.enrollments.exists():
+        return
+    resident = Enrollment.Scheme.RESIDENT
+    scheme = Enrollment.Scheme.EMPLOYEE if i == EMPLOYEE else resident
+    # Contributions for a year are collected in the autumn before it (缴费期).
+    paid = date(DEMO_YEAR - 1, 10 + i % 3, 1 + i % 28)
+    enrollment_record(
+        person=person,
+        year=DEMO_YEAR,
+        scheme=scheme,
+        area=regions[person.region_id],
+        paid_how=Enrollment.PaidHow.SELF,
+        paid_date=paid,
+        benefit_start=date(DEMO_YEAR, 1, 1),
+        by=by,
+    )
+    if i == DUPLICATE:
+        other = next(code for code in DISTRICTS if code != person.region_id)
+        enrollment_record(
+            person=person,
+            year=DEMO_YEAR,
+            scheme=resident,
+            area=regions[other],
+            paid_how=Enrollment.PaidHow.SELF,
+            paid_date=date(DEMO_YEAR - 1, 12, 20),
+            benefit_start=date(DEMO_YEAR, 1, 1),
+            note="重复参保（演示）",
+            by=by,
+        )

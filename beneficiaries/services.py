@@ -1,15 +1,31 @@
-"""Writes on persons and identities. Every change goes through one of these functions."""
+"""Writes on persons, households, identities and enrollments. Every change goes through one of
+these functions (`by=` is the acting user); rosters live in `roster.py`, subsidies in
+`subsidies.py`."""
 
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from beneficiaries.models import Identity, Person
+from beneficiaries.models import Enrollment, Household, Identity, Person
 from core import idnumber
+from core.audit import audit_event
 from core.choices import Department
+from core.models import AuditEvent
+
+
+def id_number_message(exc: idnumber.InvalidIdNumber) -> str:
+    """The translatable message for an invalid ID number (core.idnumber gives plain Chinese)."""
+    if exc.message == idnumber.MESSAGES["birth_date_future"]:
+        return _("出生日期晚于今天")
+    messages = {
+        "length": _("身份证号码应为18位"),
+        "chars": _("身份证号码只能包含数字，最后一位可以是X"),
+        "birth_date": _("出生日期无效"),
+        "check_digit": _("校验码错误"),
+    }
+    return messages.get(exc.code, exc.message)
 
 
 def person_register(
@@ -30,7 +46,9 @@ def person_register(
     try:
         number = idnumber.validate(id_number)
     except idnumber.InvalidIdNumber as exc:
-        raise ValidationError({"id_number": str(exc)}) from exc
+        raise ValidationError({"id_number": id_number_message(exc)}) from exc
+    if not name or not name.strip():
+        raise ValidationError({"name": _("请填写姓名。")})
     if Person.objects.filter(id_number=number).exists():
         raise ValidationError({"id_number": _("该身份证号码已登记。")})
     person = Person(
@@ -50,13 +68,92 @@ def person_register(
     return person
 
 
+def person_update(
+    *,
+    person: Person,
+    by=None,
+    reason: str = "",
+    **changes,
+) -> Person:
+    """Change a person's name, phone, household region, residence, household or relation.
+
+    The ID number (and so sex and birth date) is not changed here: a wrong number is a
+    different person.
+    """
+    allowed = {"name", "phone", "region", "residence", "household", "relation"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"person_update cannot change {sorted(unknown)}")
+
+    def differs(field, value) -> bool:
+        if field in ("region", "household"):  # compare keys: no query per person
+            return getattr(person, f"{field}_id") != (value.pk if value is not None else None)
+        return getattr(person, field) != value
+
+    fields = [field for field, value in changes.items() if differs(field, value)]
+    if not fields:
+        return person
+    for field in fields:
+        value = changes[field]
+        setattr(person, field, value.strip() if isinstance(value, str) else value)
+    person.full_clean(exclude=["id_number"])
+    person._history_user = by
+    if reason:
+        person._change_reason = reason[:100]
+    person.save(update_fields=[*fields, "updated_at"])
+    return person
+
+
+def household_create(
+    *, region, by=None, address: str = "", members_count: int = 1, annual_income=None
+) -> Household:
+    household = Household(
+        region=region,
+        address=address.strip(),
+        members_count=members_count,
+        annual_income=annual_income,
+    )
+    household.full_clean()
+    household._history_user = by
+    household.save()
+    return household
+
+
+def household_update(*, household: Household, by=None, **changes) -> Household:
+    """Change a household's address, size or income (history keeps the old values)."""
+    allowed = {"address", "members_count", "annual_income"}
+    if set(changes) - allowed:
+        raise ValueError(f"household_update cannot change {sorted(set(changes) - allowed)}")
+    fields = [f for f, v in changes.items() if getattr(household, f) != v]
+    if not fields:
+        return household
+    for field in fields:
+        setattr(household, field, changes[field])
+    household.full_clean()
+    household._history_user = by
+    household.save(update_fields=fields)
+    return household
+
+
+def household_add_member(
+    *, household: Household, person: Person, relation: str = "", by=None
+) -> Person:
+    """Put `person` into `household`; the member count grows to at least the members known."""
+    with transaction.atomic():
+        household = Household.objects.select_for_update().get(pk=household.pk)
+        person_update(person=person, household=household, relation=relation, by=by)
+        known = household.members.count()
+        if household.members_count < known:
+            household.members_count = known
+            household._history_user = by
+            household.save(update_fields=["members_count"])
+    return person
+
+
 def _overlapping(person: Person, category: str, start: date, end: date | None, exclude=None):
-    clash = Identity.objects.filter(person=person, category=category)
+    clash = Identity.objects.filter(person=person, category=category).overlapping(start, end)
     if exclude is not None:
         clash = clash.exclude(pk=exclude.pk)
-    clash = clash.filter(Q(end__isnull=True) | Q(end__gte=start))
-    if end is not None:
-        clash = clash.filter(start__lte=end)
     return clash
 
 
@@ -70,6 +167,7 @@ def identity_grant(
     end: date | None = None,
     department: str = Department.CIVIL_AFFAIRS,
     document: str = "",
+    reason: str = "",
 ) -> Identity:
     """Grant an identity. Invariant (DOMAIN §3): no two overlapping identities of one category."""
     if end is not None and end < start:
@@ -91,7 +189,52 @@ def identity_grant(
         )
         identity.full_clean()
         identity._history_user = by
+        if reason:
+            identity._change_reason = reason[:100]
         identity.save()
+    return identity
+
+
+def identity_change(
+    *,
+    identity: Identity,
+    by=None,
+    reason: str,
+    start: date | None = None,
+    end: date | None = None,
+    clear_end: bool = False,
+    region=None,
+    document: str | None = None,
+) -> Identity:
+    """Correct an identity's dates, region or document, keeping history with the reason.
+
+    Invariant (DOMAIN §3): the new period overlaps no other identity of the same category.
+    """
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": _("请填写变更原因。")})
+    with transaction.atomic():
+        Person.objects.select_for_update().get(pk=identity.person_id)
+        identity = Identity.objects.select_for_update().get(pk=identity.pk)
+        new = {
+            "start": start if start is not None else identity.start,
+            "end": None if clear_end else (end if end is not None else identity.end),
+            "region": region if region is not None else identity.region,
+            "document": document if document is not None else identity.document,
+        }
+        if new["end"] is not None and new["end"] < new["start"]:
+            raise ValidationError({"end": _("终止日期不能早于认定日期。")})
+        if _overlapping(
+            identity.person, identity.category, new["start"], new["end"], exclude=identity
+        ).exists():
+            raise ValidationError({"start": _("该人员已有同一类别且期间重叠的救助身份。")})
+        fields = [field for field, value in new.items() if getattr(identity, field) != value]
+        if not fields:
+            return identity
+        for field in fields:
+            setattr(identity, field, new[field])
+        identity._history_user = by
+        identity._change_reason = reason.strip()[:100]
+        identity.save(update_fields=fields)
     return identity
 
 
@@ -108,8 +251,53 @@ def identity_terminate(*, identity: Identity, end: date, reason: str, by=None) -
         identity.end = end
         identity.end_reason = reason.strip()
         identity._history_user = by
+        identity._change_reason = reason.strip()[:100]
         identity.save(update_fields=["end", "end_reason"])
     return identity
+
+
+def enrollment_record(
+    *,
+    person: Person,
+    year: int,
+    scheme: str,
+    area,
+    by=None,
+    paid_how: str = Enrollment.PaidHow.SELF,
+    paid_date: date | None = None,
+    benefit_start: date | None = None,
+    note: str = "",
+) -> Enrollment:
+    """Record an insurance enrollment of a person for a year (DOMAIN §5).
+
+    A second enrollment for the same year is recorded, not refused: it is the duplicate
+    enrollment (重复参保) the monthly check reports.
+    """
+    if not 2000 <= year <= 2100:
+        raise ValidationError({"year": _("参保年度无效。")})
+    if benefit_start is not None and benefit_start.year not in (year - 1, year):
+        raise ValidationError({"benefit_start": _("待遇享受期起始日应在参保年度内。")})
+    enrollment = Enrollment(
+        person=person,
+        year=year,
+        scheme=scheme,
+        area=area,
+        paid_how=paid_how,
+        paid_date=paid_date,
+        benefit_start=benefit_start,
+        note=note.strip(),
+        created_by=by,
+    )
+    enrollment.full_clean()
+    enrollment._history_user = by
+    enrollment.save()
+    return enrollment
+
+
+def id_number_reveal(*, person: Person, by, request=None) -> str:
+    """The full ID number of `person`; every reveal is logged (DOMAIN §8)."""
+    audit_event(by=by, action=AuditEvent.Action.REVEAL_ID, obj=person, request=request)
+    return person.id_number
 
 
 def day_before(day: date) -> date:

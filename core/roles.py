@@ -63,13 +63,22 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "beneficiaries.reveal_id_number",
         "beneficiaries.add_subsidybatch",
         "beneficiaries.confirm_subsidybatch",
+        "beneficiaries.export_subsidybatch",
         "monitoring.change_alert",
         "monitoring.run_check",
         "monitoring.export_alerts",
         "monitoring.export_alerts_full_id",
+        # the second person of the fund's maker-checker (P §22): approves manual entries
+        "funds.view_fund",
+        "funds.view_transaction",
+        "funds.approve_transaction",
     ],
     # 财务: fund entries and reconciliation.
     Role.ACCOUNTANT: [
+        # Pays approved assistance (the bank transfer) and records it; sees, never approves.
+        "claims.view_application",
+        "claims.view_bill",
+        "claims.record_payment",
         "funds.view_fund",
         "funds.view_transaction",
         "funds.add_transaction",
@@ -103,6 +112,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "django_celery_beat.add_crontabschedule",
         "django_celery_beat.change_crontabschedule",
         "django_celery_results.view_taskresult",
+        "monitoring.view_checkrun",
     ],
 }
 

@@ -1,0 +1,197 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from beneficiaries import services
+from beneficiaries.forms import HouseholdForm, PersonEditForm, PersonForm
+from beneficiaries.models import Person
+from beneficiaries.selectors import person_detail_context, person_list_page
+from beneficiaries.views.access import form_errors, get_person, get_writable
+from core import idnumber
+from core.scoping import can_write, scoped
+
+
+@login_required
+@permission_required("beneficiaries.view_person", raise_exception=True)
+def person_list(request):
+    person_filter, page = person_list_page(request.user, request.GET, request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "beneficiaries/person_list.html",
+        {"filter": person_filter, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+@permission_required("beneficiaries.view_person", raise_exception=True)
+def person_detail(request, pk: int):
+    person = get_person(request, pk)
+    context = person_detail_context(person, request.user)
+    context["can_write"] = can_write(request.user, person.region_id)
+    return render(request, "beneficiaries/person_detail.html", context)
+
+
+@login_required
+@permission_required("beneficiaries.reveal_id_number", raise_exception=True)
+@require_POST
+def person_reveal(request, pk: int):
+    """Show the full ID number once, logged (DOMAIN §8); never in a GET URL."""
+    person = get_person(request, pk)
+    context = person_detail_context(person, request.user)
+    context["can_write"] = can_write(request.user, person.region_id)
+    context["revealed_id_number"] = services.id_number_reveal(
+        person=person, by=request.user, request=request
+    )
+    return render(request, "beneficiaries/person_detail.html", context)
+
+
+def _household_of(user, text: str):
+    """The household of the registered person with ID number `text` (created if needed)."""
+    try:
+        number = idnumber.validate(text)
+    except idnumber.InvalidIdNumber as exc:
+        raise ValidationError({"household_of": services.id_number_message(exc)}) from exc
+    member = scoped(Person.objects.select_related("household"), user).filter(id_number=number)
+    member = member.first()
+    if member is None:
+        raise ValidationError({"household_of": _("本辖区未登记该身份证号码的人员。")})
+    if member.household is None:
+        household = services.household_create(region=member.region, by=user)
+        services.household_add_member(
+            household=household, person=member, relation=_("户主"), by=user
+        )
+        member.refresh_from_db()
+    return member.household
+
+
+def _writable_person_by_id_number(user, text: str) -> Person:
+    try:
+        number = idnumber.validate(text)
+    except idnumber.InvalidIdNumber as exc:
+        raise ValidationError({"add_member": services.id_number_message(exc)}) from exc
+    member = scoped(Person.objects.all(), user).filter(id_number=number).first()
+    if member is None or not can_write(user, member.region_id):
+        raise ValidationError({"add_member": _("本辖区未登记该身份证号码的人员。")})
+    return member
+
+
+@login_required
+@permission_required("beneficiaries.add_person", raise_exception=True)
+def person_create(request):
+    form = PersonForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                household = (
+                    _household_of(request.user, data["household_of"])
+                    if data["household_of"]
+                    else None
+                )
+                person = services.person_register(
+                    id_number=data["id_number"],
+                    name=data["name"],
+                    region=data["region"],
+                    residence=data["residence"],
+                    phone=data["phone"],
+                    by=request.user,
+                )
+                if household is not None:
+                    services.household_add_member(
+                        household=household,
+                        person=person,
+                        relation=data["relation"],
+                        by=request.user,
+                    )
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, _("已登记 %(name)s。") % {"name": person.name})
+            return redirect("beneficiaries:person_detail", person.pk)
+    return render(
+        request,
+        "beneficiaries/form.html",
+        {"form": form, "title": _("登记人员"), "multipart": False},
+    )
+
+
+@login_required
+@permission_required("beneficiaries.change_person", raise_exception=True)
+def person_edit(request, pk: int):
+    person = get_writable(request, Person.objects.select_related("region"), pk)
+    initial = {
+        "name": person.name,
+        "region": person.region,
+        "residence": person.residence,
+        "phone": person.phone,
+        "relation": person.relation,
+    }
+    form = PersonEditForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        reason = data.pop("reason")
+        try:
+            services.person_update(person=person, by=request.user, reason=reason, **data)
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, _("已保存。"))
+            return redirect("beneficiaries:person_detail", person.pk)
+    return render(
+        request,
+        "beneficiaries/form.html",
+        {"form": form, "title": _("修改人员信息"), "person": person},
+    )
+
+
+@login_required
+@permission_required("beneficiaries.change_household", raise_exception=True)
+def household_edit(request, pk: int):
+    """Create the person's household, or edit its address, size and income."""
+    person = get_writable(request, Person.objects.select_related("household"), pk)
+    household = person.household
+    initial = (
+        {
+            "address": household.address,
+            "members_count": household.members_count,
+            "annual_income": household.annual_income,
+        }
+        if household
+        else {"members_count": 1}
+    )
+    form = HouseholdForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        add_member, relation = data.pop("add_member"), data.pop("add_member_relation")
+        try:
+            with transaction.atomic():
+                if household is None:
+                    household = services.household_create(
+                        region=person.region, by=request.user, **data
+                    )
+                    services.household_add_member(
+                        household=household, person=person, relation=_("户主"), by=request.user
+                    )
+                else:
+                    services.household_update(household=household, by=request.user, **data)
+                if add_member:
+                    member = _writable_person_by_id_number(request.user, add_member)
+                    services.household_add_member(
+                        household=household, person=member, relation=relation, by=request.user
+                    )
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, _("已保存家庭信息。"))
+            return redirect("beneficiaries:person_detail", person.pk)
+    return render(
+        request,
+        "beneficiaries/form.html",
+        {"form": form, "title": _("家庭信息"), "person": person},
+    )

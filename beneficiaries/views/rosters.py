@@ -1,0 +1,128 @@
+from pathlib import Path
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from beneficiaries.demo import DEMO_ROSTER_NAME
+from beneficiaries.forms import RosterUploadForm
+from beneficiaries.models import RosterBatch, RosterLine
+from beneficiaries.roster import (
+    RosterFileError,
+    roster_batch_create,
+    roster_batch_plan,
+)
+from beneficiaries.roster import (
+    roster_apply as apply_roster,
+)
+from beneficiaries.selectors import cheap_page, roster_batches
+from beneficiaries.views.access import get_writable
+from core.scoping import can_write
+
+
+@login_required
+@permission_required("beneficiaries.view_rosterbatch", raise_exception=True)
+def roster_list(request):
+    page = cheap_page(roster_batches(request.user).order_by("-id"), request.GET.get("page"))
+    return render(request, "beneficiaries/roster_list.html", {"page": page})
+
+
+@login_required
+@permission_required("beneficiaries.add_rosterbatch", raise_exception=True)
+def roster_upload(request):
+    form = RosterUploadForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data["file"]
+        batch = roster_batch_create(
+            name=upload.name,
+            data=upload.read(),
+            department=data["department"],
+            region=data["region"],
+            as_of=data["as_of"],
+            by=request.user,
+        )
+        return redirect("beneficiaries:roster_detail", batch.pk)
+    return render(
+        request,
+        "beneficiaries/form.html",
+        {
+            "form": form,
+            "title": _("导入部门名单"),
+            "multipart": True,
+            "section_url": reverse("beneficiaries:roster_list"),
+            "section_label": _("部门名单"),
+            "demo_url": reverse("beneficiaries:roster_demo_file"),
+            "submit_label": _("上传并预览"),
+            "intro": _(
+                "名单是该部门在所选区划的完整现行名单：名单中没有、但仍有效的本部门身份将被终止。"
+                "上传后先预览，确认后才会写入。"
+            ),
+        },
+    )
+
+
+@login_required
+@permission_required("beneficiaries.view_rosterbatch", raise_exception=True)
+def roster_detail(request, pk: int):
+    """A draft shows the preview (planned from the stored file); an applied one its lines."""
+    batch = get_object_or_404(roster_batches(request.user), pk=pk)
+    context = {"batch": batch, "can_apply": False}
+    if batch.status == RosterBatch.Status.DRAFT:
+        try:
+            plan = roster_batch_plan(batch)
+        except (RosterFileError, OSError) as exc:
+            context["file_error"] = str(exc)
+        else:
+            context["plan"] = plan
+            context["can_apply"] = (
+                not plan.errors
+                and request.user.has_perm("beneficiaries.add_rosterbatch")
+                and can_write(request.user, batch.region_id)
+            )
+    else:
+        lines = batch.lines.select_related("person", "identity").order_by("effect", "row", "id")
+        effect = request.GET.get("effect")
+        if effect in RosterLine.Effect.values:
+            lines = lines.filter(effect=effect)
+        context["effect"] = effect
+        context["effects"] = RosterLine.Effect.choices
+        context["page"] = cheap_page(lines, request.GET.get("page"), per_page=50)
+        context["query"] = f"effect={effect}" if effect else ""
+    return render(request, "beneficiaries/roster_detail.html", context)
+
+
+@login_required
+@permission_required("beneficiaries.add_rosterbatch", raise_exception=True)
+@require_POST
+def roster_apply(request, pk: int):
+    batch = get_writable(request, RosterBatch.objects.select_related("region"), pk)
+    try:
+        plan = apply_roster(batch=batch, by=request.user)
+    except (ValidationError, RosterFileError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        counts = plan.counts
+        messages.success(
+            request,
+            _(
+                "名单已导入：新增 %(new)s，变更 %(changed)s，终止 %(terminated)s，未变 %(unchanged)s。"
+            )
+            % counts,
+        )
+    return redirect("beneficiaries:roster_detail", batch.pk)
+
+
+DEMO_ROSTER = Path(__file__).resolve().parent.parent / "demo_data" / DEMO_ROSTER_NAME
+
+
+@login_required
+@permission_required("beneficiaries.add_rosterbatch", raise_exception=True)
+def roster_demo_file(request):
+    """The demo civil-affairs roster of 海勃湾区 (2023-07-01), to try the import with."""
+    return FileResponse(DEMO_ROSTER.open("rb"), as_attachment=True, filename=DEMO_ROSTER_NAME)
