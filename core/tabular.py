@@ -1,0 +1,154 @@
+"""Reading the exchange files of DOMAIN §9: `.xlsx` or `.csv`, header row first.
+
+CSV may be UTF-8 (with or without BOM) or GB18030 (what Excel on a Chinese Windows writes);
+the encoding is detected. Row numbers are spreadsheet row numbers (header = row 1); blank
+rows are skipped but keep their numbers. Values stay as the file holds them (text from CSV;
+text, numbers or dates from xlsx): callers parse with `parse_date` / `parse_amount` and
+report each bad field themselves.
+
+    headers, rows = read_table(upload, upload.name)
+    for row_number, values in rows:   # values: {header as written: value}
+        ...
+"""
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+__all__ = ["TableError", "parse_amount", "parse_date", "read_table"]
+
+
+class TableError(Exception):
+    """The file as a whole is unusable (format, encoding, no header)."""
+
+
+def _read_bytes(file_or_path) -> bytes:
+    if isinstance(file_or_path, str | Path):
+        return Path(file_or_path).read_bytes()
+    if hasattr(file_or_path, "seek"):
+        file_or_path.seek(0)
+    data = file_or_path.read()
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise TableError("文件编码无法识别（应为 UTF-8 或 GB18030）") from None
+
+
+def _csv_rows(data: bytes) -> Iterator[list]:
+    yield from csv.reader(io.StringIO(_decode(data), newline=""))
+
+
+def _xlsx_rows(data: bytes) -> Iterator[list]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise TableError(f"无法读取 Excel 文件：{exc}") from None
+    sheet = workbook.worksheets[0]
+    for values in sheet.iter_rows(values_only=True):
+        yield list(values)
+    workbook.close()
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def read_table(file_or_path, filename: str) -> tuple[list[str], Iterator[tuple[int, dict]]]:
+    """The header (stripped text) and an iterator of (row number, {header: value})."""
+    suffix = Path(filename or "").suffix.lower()
+    data = _read_bytes(file_or_path)
+    if suffix == ".xlsx":
+        rows = _xlsx_rows(data)
+    elif suffix == ".csv":
+        rows = _csv_rows(data)
+    else:
+        raise TableError("文件格式应为 .xlsx 或 .csv")
+    try:
+        header_row = next(rows)
+    except StopIteration:
+        raise TableError("文件为空，缺少表头行") from None
+    except csv.Error as exc:
+        raise TableError(f"CSV 格式错误：{exc}") from None
+    headers = ["" if h is None else str(h).strip() for h in header_row]
+    if not any(headers):
+        raise TableError("第1行应为表头")
+
+    def generate():
+        for number, values in enumerate(rows, start=2):
+            if all(_blank(v) for v in values):
+                continue
+            yield (
+                number,
+                {h: (values[i] if i < len(values) else None) for i, h in enumerate(headers) if h},
+            )
+
+    return headers, generate()
+
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_FORMATS = [
+    (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$"), "%Y-%m-%d"),
+    (re.compile(r"^\d{4}/\d{1,2}/\d{1,2}$"), "%Y/%m/%d"),
+    (re.compile(r"^\d{8}$"), "%Y%m%d"),
+]
+
+
+def parse_date(value) -> date | None:
+    """A date cell (xlsx) or `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYYMMDD`; None when blank.
+    Raises ValueError for anything else."""
+    if _blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if len(text) == 10 and _ISO.match(text):  # the common case, fast
+        return date.fromisoformat(text)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(int(value)) if float(value).is_integer() else text
+    # a trailing midnight time, as some spreadsheets export dates
+    text = re.sub(r"[ T]00:00(:00)?$", "", text)
+    for pattern, fmt in _DATE_FORMATS:
+        if pattern.match(text):
+            return datetime.strptime(text, fmt).date()
+    raise ValueError(text)
+
+
+def parse_amount(value) -> Decimal | None:
+    """Yuan with at most two decimals (thousands separators allowed); None when blank.
+    Raises ValueError for anything else."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, float):
+        value = repr(value)
+    text = str(value).strip().replace(",", "").replace("，", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(text) from None
+    if (
+        not amount.is_finite()
+        or amount.as_tuple().exponent < -2
+        and amount != amount.quantize(Decimal("0.01"))
+    ):
+        raise ValueError(text)
+    return amount.quantize(Decimal("0.01"))

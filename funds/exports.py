@@ -1,0 +1,125 @@
+"""The fund report as an Excel workbook (openpyxl) and a printable A4 PDF (WeasyPrint).
+
+Both render the same `FundReport` the screen shows, so the three never disagree.
+"""
+
+import io
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from funds.selectors import FundReport
+
+# One font configuration for the process: building it scans the installed fonts.
+FONT_CONFIG = FontConfiguration()
+
+MONEY_FORMAT = "#,##0.00"
+
+
+def report_xlsx(report: FundReport) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DDE7F3")
+    thin = Side(style="thin", color="999999")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("收支表")
+    title = _("%(fund)s收支情况表（%(period)s）") % {
+        "fund": report.fund.name,
+        "period": report.title,
+    }
+
+    def header(row, values):
+        ws.append(values)
+        for cell in ws[ws.max_row]:
+            cell.font = bold
+            cell.fill = head_fill
+            cell.border = box
+        return row
+
+    def line(values, indent=0, strong=False):
+        ws.append(values)
+        for i, cell in enumerate(ws[ws.max_row]):
+            cell.border = box
+            if i >= 2 and cell.value is not None:
+                cell.number_format = MONEY_FORMAT
+            if strong:
+                cell.font = bold
+        ws.cell(ws.max_row, 2).alignment = Alignment(indent=indent)
+
+    ws.append([title])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([_("期间：%(a)s 至 %(b)s；单位：元") % {"a": report.start, "b": report.end}])
+    ws.append([])
+    header(
+        0, [_("科目编码"), _("收入科目"), _("本期金额"), _("本年累计"), _("年度预算"), _("执行率%")]
+    )
+    for r in report.income:
+        line(
+            [r.subject.code, r.subject.name, r.amount, r.ytd, r.budget, r.ratio],
+            indent=2 * r.depth,
+            strong=r.depth == 0,
+        )
+    line(["", _("收入合计"), report.income_total, None, None, None], strong=True)
+    ws.append([])
+    header(
+        0, [_("科目编码"), _("支出科目"), _("本期金额"), _("本年累计"), _("年度预算"), _("执行率%")]
+    )
+    for r in report.expense:
+        line(
+            [r.subject.code, r.subject.name, r.amount, r.ytd, r.budget, r.ratio],
+            indent=2 * r.depth,
+            strong=r.depth == 0,
+        )
+    line(["", _("支出合计"), report.expense_total, None, None, None], strong=True)
+    line(["", _("本期收支结余"), report.surplus, None, None, None], strong=True)
+    ws.append([])
+    header(
+        0,
+        [_("科目编码"), _("银行账户"), _("期初余额"), _("本期收入"), _("本期支出"), _("期末余额")],
+    )
+    for a in report.accounts:
+        line([a.subject.code, a.subject.name, a.opening, a.debit, a.credit, a.closing])
+    line(["", _("合计"), report.opening_total, None, None, report.closing_total], strong=True)
+    for col, width in zip("ABCDEF", (12, 26, 18, 18, 18, 18), strict=True):
+        ws.column_dimensions[col].width = width
+
+    ws2 = wb.create_sheet(_("待遇支出结构"))
+    ws2.append([_("救助对象类别")] + [label for _c, label in report.benefit_columns] + [_("合计")])
+    for cell in ws2[1]:
+        cell.font = bold
+        cell.fill = head_fill
+    for b in report.benefits:
+        ws2.append([b["label"], *b["cells"], b["total"]])
+    ws2.append([_("合计"), *[None] * len(report.benefit_columns), report.benefit_total])
+    for row in ws2.iter_rows(min_row=2, min_col=2):
+        for cell in row:
+            cell.number_format = MONEY_FORMAT
+    ws2.column_dimensions["A"].width = 20
+    for col in "BCDEF":
+        ws2.column_dimensions[col].width = 16
+
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def report_pdf(report: FundReport, *, by) -> bytes:
+    html = render_to_string(
+        "funds/report_pdf.html",
+        {
+            "report": report,
+            "agency": settings.AGENCY_NAME,
+            "printed_at": timezone.localtime(),
+            "printed_by": by,
+        },
+    )
+    return HTML(string=html).write_pdf(font_config=FONT_CONFIG)

@@ -1,0 +1,540 @@
+"""Reconciliation of the fiscal special account with the finance department (P §23, DOMAIN §9.3).
+
+A statement line is money in (收入, credit on finance's side) or out (支出) of the area's
+fiscal special account. As a leg of our 财政专户存款 subject, money in is a debit (+).
+
+Automatic matching pairs one line with one ledger leg of that account: same signed amount,
+and either the same reference (凭证号) or dates at most 3 days apart. A line with more than one
+candidate stays unmatched, and so does a line whose only candidate leg is also a candidate of
+another line: a leg is never matched twice, and which of two lines it belongs to is a person's
+call. (Pairs where both sides have exactly one candidate are isolated edges of the candidate
+graph, so the result does not depend on the order of the file.)
+"""
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.scoping import can_write
+from core.tabular import TableError, parse_amount, parse_date, read_table
+from funds.models import (
+    Fund,
+    Leg,
+    Match,
+    MatchedLeg,
+    Reconciliation,
+    StatementLine,
+    Subject,
+    Transaction,
+)
+from funds.selectors import month_end
+from funds.services import entry_propose
+
+DATE_WINDOW = 3  # days (DOMAIN §9.3)
+
+# canonical name → accepted headers (Chinese first; English compared case-insensitively)
+COLUMNS = {
+    "date": ("日期", "date"),
+    "reference": ("凭证号", "reference"),
+    "memo": ("摘要", "memo"),
+    "credit": ("收入", "credit"),
+    "debit": ("支出", "debit"),
+}
+
+
+class StatementError(Exception):
+    """The file or the arguments are unusable (exit status 2 of the command)."""
+
+
+@dataclass
+class ParsedLine:
+    row: int
+    date: date
+    reference: str
+    memo: str
+    direction: str
+    amount: Decimal
+
+    @property
+    def signed(self) -> Decimal:
+        return self.amount if self.direction == StatementLine.Direction.CREDIT else -self.amount
+
+
+@dataclass
+class ParsedStatement:
+    rows: int = 0
+    lines: list[ParsedLine] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+
+
+def _map_headers(headers: list[str]) -> dict[str, str]:
+    found = {}
+    for header in headers:
+        for name, accepted in COLUMNS.items():
+            if header == accepted[0] or header.lower() == accepted[1]:
+                found.setdefault(name, header)
+    return found
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def statement_parse(file_or_path, filename: str, *, year: int, month: int) -> ParsedStatement:
+    """Read a statement; each bad field is a row error. Raises StatementError when unusable."""
+    try:
+        headers, rows = read_table(file_or_path, filename)
+    except TableError as exc:
+        raise StatementError(str(exc)) from exc
+    columns = _map_headers(headers)
+    missing = [COLUMNS[n][0] for n in ("date",) if n not in columns]
+    if "credit" not in columns and "debit" not in columns:
+        missing.append("收入/支出")
+    if missing:
+        raise StatementError(_("缺少必需的列：%(cols)s") % {"cols": "、".join(missing)})
+    first, last = date(year, month, 1), month_end(year, month)
+    result = ParsedStatement()
+    try:
+        for number, values in rows:
+            result.rows += 1
+            _parse_row(number, values, columns, first, last, result)
+    except TableError as exc:
+        raise StatementError(str(exc)) from exc
+    return result
+
+
+def _parse_row(number, values, columns, first, last, result: ParsedStatement) -> None:
+    def bad(name, message):
+        result.errors.append({"row": number, "field": columns[name], "message": message})
+
+    errors_before = len(result.errors)
+    day = None
+    try:
+        day = parse_date(values.get(columns["date"]))
+        if day is None:
+            bad("date", _("缺少日期"))
+        elif not first <= day <= last:
+            bad("date", _("日期不在对账期间内"))
+    except ValueError:
+        bad("date", _("日期格式错误，应为 YYYY-MM-DD、YYYY/MM/DD、YYYYMMDD 或 Excel 日期"))
+    amounts = {}
+    for name in ("credit", "debit"):
+        if name not in columns:
+            continue
+        try:
+            value = parse_amount(values.get(columns[name]))
+        except ValueError:
+            bad(name, _("金额格式错误（元，最多两位小数）"))
+            continue
+        if value is not None and value != 0:
+            if value < 0:
+                bad(name, _("金额应大于零"))
+                continue
+            amounts[name] = value
+    present = [n for n in ("credit", "debit") if n in columns]
+    if len(result.errors) == errors_before and len(amounts) != 1:
+        bad(present[0], _("收入和支出应填且只填一项"))
+    if len(result.errors) > errors_before:
+        return
+    direction, amount = next(iter(amounts.items()))
+    result.lines.append(
+        ParsedLine(
+            row=number,
+            date=day,
+            reference=_text(values.get(columns.get("reference", ""), ""))[:40],
+            memo=_text(values.get(columns.get("memo", ""), ""))[:200],
+            direction=direction,
+            amount=amount,
+        )
+    )
+
+
+# --- Matching ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerItem:
+    leg_id: int
+    date: date
+    reference: str
+    amount: Decimal
+
+
+def match_pairs(lines, items: list[LedgerItem]) -> list[tuple[object, LedgerItem]]:
+    """The automatic pairs (see the module docstring). `lines` need .date, .reference, .signed."""
+    by_amount: dict[Decimal, list[LedgerItem]] = defaultdict(list)
+    for item in items:
+        by_amount[item.amount].append(item)
+    window = timedelta(days=DATE_WINDOW)
+    candidates = []
+    demand: Counter = Counter()
+    for line in lines:
+        found = [
+            item
+            for item in by_amount.get(line.signed, ())
+            if (line.reference and item.reference == line.reference)
+            or abs(item.date - line.date) <= window
+        ]
+        candidates.append((line, found))
+        for item in found:
+            demand[item.leg_id] += 1
+    return [
+        (line, found[0])
+        for line, found in candidates
+        if len(found) == 1 and demand[found[0].leg_id] == 1
+    ]
+
+
+def _free_ledger(fund: Fund, first: date, last: date, *, exclude_reconciliation=None):
+    """Unmatched legs of the fiscal special account dated in [first, last]."""
+    matched = MatchedLeg.objects.filter(leg_id=OuterRef("pk"))
+    if exclude_reconciliation is not None:
+        matched = matched.exclude(match__reconciliation=exclude_reconciliation)
+    rows = (
+        Leg.objects.filter(
+            fund=fund, subject_id=Subject.FISCAL, booked_on__gte=first, booked_on__lte=last
+        )
+        .exclude(Exists(matched))
+        .order_by()
+        .values_list("pk", "booked_on", "transaction__reference", "amount")
+    )
+    return [LedgerItem(pk, day, ref or "", amount) for pk, day, ref, amount in rows]
+
+
+def _window(year: int, month: int) -> tuple[date, date]:
+    return (
+        date(year, month, 1) - timedelta(days=DATE_WINDOW),
+        month_end(year, month) + timedelta(days=DATE_WINDOW),
+    )
+
+
+def _matched():
+    """NOT EXISTS (an anti-join): `pk NOT IN (subquery)` plans quadratically in PostgreSQL."""
+    return Exists(MatchedLeg.objects.filter(leg_id=OuterRef("pk")))
+
+
+def unmatched_ledger_count(recon: Reconciliation) -> int:
+    first, last = date(recon.year, recon.month, 1), month_end(recon.year, recon.month)
+    return (
+        Leg.objects.filter(
+            fund=recon.fund, subject_id=Subject.FISCAL, booked_on__gte=first, booked_on__lte=last
+        )
+        .exclude(_matched())
+        .count()
+    )
+
+
+def statement_reconcile(
+    *,
+    fund: Fund,
+    year: int,
+    month: int,
+    file_or_path,
+    filename: str,
+    by,
+    dry_run: bool = False,
+) -> dict:
+    """Import the month's statement and match it automatically (DOMAIN §9.3).
+
+    With any row error (or `dry_run`) nothing is written; the counts are what the valid rows
+    would give. A new statement replaces the month's previous one and its matches, unless
+    the reconciliation is done. Raises StatementError when the file or arguments are unusable.
+    """
+    parsed = statement_parse(file_or_path, filename, year=year, month=month)
+    recon = Reconciliation.objects.filter(fund=fund, year=year, month=month).first()
+    if recon is not None and recon.status == Reconciliation.Status.DONE:
+        raise StatementError(
+            _("%(y)d年%(m)d月已完成对账，不能再导入对账单。") % {"y": year, "m": month}
+        )
+    first, last = _window(year, month)
+    items = _free_ledger(fund, first, last, exclude_reconciliation=recon)
+    pairs = match_pairs(parsed.lines, items)
+    in_month = [i for i in items if i.date.year == year and i.date.month == month]
+    taken = {item.leg_id for _line, item in pairs}
+    result = {
+        "lines": parsed.rows,
+        "matched": len(pairs),
+        "unmatched_statement": len(parsed.lines) - len(pairs),
+        "unmatched_ledger": len([i for i in in_month if i.leg_id not in taken]),
+        "errors": parsed.errors,
+        "applied": False,
+    }
+    if parsed.errors or dry_run:
+        return result
+    with transaction.atomic():
+        if recon is None:
+            recon = Reconciliation(fund=fund, year=year, month=month)
+        else:
+            recon = Reconciliation.objects.select_for_update().get(pk=recon.pk)
+            _clear(recon)
+        recon.filename = filename[:200]
+        recon.imported_by = by
+        recon.imported_at = timezone.now()
+        recon._history_user = by
+        recon.save()
+        _write(recon, parsed.lines, pairs, Match.Kind.AUTO, by)
+    result["applied"] = True
+    return result
+
+
+def _clear(recon: Reconciliation) -> None:
+    """Drop a statement's lines and matches (before a new statement of the month): plain
+    DELETEs, as Django's cascade would load every row of a large statement first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM funds_matchedleg WHERE match_id IN"
+            " (SELECT id FROM funds_match WHERE reconciliation_id = %s)",
+            [recon.pk],
+        )
+        cursor.execute("DELETE FROM funds_statementline WHERE reconciliation_id = %s", [recon.pk])
+        cursor.execute("DELETE FROM funds_match WHERE reconciliation_id = %s", [recon.pk])
+
+
+def _write(recon, new_lines, pairs, kind, by) -> None:
+    """Store matches for `pairs`; `new_lines` (ParsedLine) are created, StatementLine rows
+    already stored are linked to their match."""
+    if connection.vendor == "postgresql" and new_lines:
+        _write_copy(recon, new_lines, pairs, kind, by)
+        return
+    matches = Match.objects.bulk_create(
+        [Match(reconciliation=recon, kind=kind, created_by=by) for _p in pairs]
+    )
+    match_of_line = {id(line): m for (line, _item), m in zip(pairs, matches, strict=True)}
+    if new_lines:
+        StatementLine.objects.bulk_create(
+            [
+                StatementLine(
+                    reconciliation=recon,
+                    row=p.row,
+                    date=p.date,
+                    reference=p.reference,
+                    memo=p.memo,
+                    direction=p.direction,
+                    amount=p.amount,
+                    match=match_of_line.get(id(p)),
+                )
+                for p in new_lines
+            ],
+            batch_size=5000,
+        )
+    else:
+        for line, _item in pairs:
+            line.match = match_of_line[id(line)]
+        StatementLine.objects.bulk_update([line for line, _i in pairs], ["match"])
+    MatchedLeg.objects.bulk_create(
+        [
+            MatchedLeg(match=m, leg_id=item.leg_id)
+            for (_l, item), m in zip(pairs, matches, strict=True)
+        ],
+        batch_size=5000,
+    )
+
+
+def _write_copy(recon, new_lines, pairs, kind, by) -> None:
+    """The same rows as `_write`, by COPY: a monthly statement of tens of thousands of lines
+    would spend most of its time building model instances (bench_funds)."""
+    now = timezone.now()
+    by_id = by.pk if by is not None else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('funds_match', 'id'))"
+            " FROM generate_series(1, %s)",
+            [len(pairs)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        match_of_line = {id(line): mid for (line, _i), mid in zip(pairs, ids, strict=True)}
+        raw = cursor.cursor
+        with raw.copy(
+            "COPY funds_match (id, reconciliation_id, kind, created_by_id, created_at) FROM STDIN"
+        ) as copy:
+            for mid in ids:
+                copy.write_row((mid, recon.pk, kind, by_id, now))
+        with raw.copy(
+            "COPY funds_statementline (reconciliation_id, row, date, reference, memo,"
+            " direction, amount, match_id) FROM STDIN"
+        ) as copy:
+            for p in new_lines:
+                copy.write_row(
+                    (
+                        recon.pk,
+                        p.row,
+                        p.date,
+                        p.reference,
+                        p.memo,
+                        p.direction,
+                        p.amount,
+                        match_of_line.get(id(p)),
+                    )
+                )
+        with raw.copy("COPY funds_matchedleg (match_id, leg_id) FROM STDIN") as copy:
+            for (_line, item), mid in zip(pairs, ids, strict=True):
+                copy.write_row((mid, item.leg_id))
+        if len(new_lines) >= 10_000:
+            # Fresh statistics, or the planner keeps the empty-table plans until autovacuum.
+            cursor.execute("ANALYZE funds_match, funds_statementline, funds_matchedleg")
+
+
+def _check_open(recon: Reconciliation, by) -> None:
+    if not can_write(by, recon.fund.area_id):
+        raise ValidationError(_("您只能处理本统筹地区的对账。"))
+    if recon.status == Reconciliation.Status.DONE:
+        raise ValidationError(_("该期间已完成对账。"))
+
+
+def reconciliation_rematch(*, recon: Reconciliation, by) -> int:
+    """Run the automatic matching again over what is still unmatched (e.g. after an
+    adjusting entry was approved). Returns the number of new matches."""
+    _check_open(recon, by)
+    with transaction.atomic():
+        recon = Reconciliation.objects.select_for_update().get(pk=recon.pk)
+        lines = list(recon.lines.filter(match__isnull=True))
+        first, last = _window(recon.year, recon.month)
+        items = _free_ledger(recon.fund, first, last)
+        pairs = match_pairs(lines, items)
+        _write(recon, [], pairs, Match.Kind.AUTO, by)
+    return len(pairs)
+
+
+def match_manual(*, recon: Reconciliation, line_ids: list[int], leg_ids: list[int], by) -> Match:
+    """Match statement lines with ledger legs by hand: one to one, one to several or several
+    to one; the lines' amounts and the legs' amounts must net to the same total."""
+    _check_open(recon, by)
+    if not line_ids or not leg_ids:
+        raise ValidationError(_("请至少选择一条对账单记录和一条账簿记录。"))
+    with transaction.atomic():
+        recon = Reconciliation.objects.select_for_update().get(pk=recon.pk)
+        lines = list(recon.lines.filter(pk__in=line_ids, match__isnull=True))
+        if len(lines) != len(set(line_ids)):
+            raise ValidationError(_("所选对账单记录不存在或已匹配。"))
+        legs = list(
+            Leg.objects.select_for_update()
+            .filter(pk__in=leg_ids, fund=recon.fund, subject_id=Subject.FISCAL)
+            .exclude(_matched())
+        )
+        if len(legs) != len(set(leg_ids)):
+            raise ValidationError(_("所选账簿记录不存在或已匹配。"))
+        statement_total = sum((line.signed_amount for line in lines), Decimal("0"))
+        ledger_total = sum((leg.amount for leg in legs), Decimal("0"))
+        if statement_total != ledger_total:
+            raise ValidationError(
+                _("金额不一致：对账单合计 %(a)s，账簿合计 %(b)s。")
+                % {"a": statement_total, "b": ledger_total}
+            )
+        match = Match.objects.create(reconciliation=recon, kind=Match.Kind.MANUAL, created_by=by)
+        recon.lines.filter(pk__in=line_ids).update(match=match)
+        MatchedLeg.objects.bulk_create([MatchedLeg(match=match, leg=leg) for leg in legs])
+    return match
+
+
+def match_undo(*, match: Match, by) -> None:
+    """Undo a match (automatic or manual) so its lines and legs can be matched again."""
+    _check_open(match.reconciliation, by)
+    with transaction.atomic():
+        match.lines.update(match=None)
+        match.delete()
+
+
+def line_adjust(*, line: StatementLine, counter: str, memo: str, by) -> Transaction:
+    """Propose an adjusting entry for a statement line the ledger lacks (e.g. interest the
+    bank credited to the fiscal account): it waits for approval like every manual entry."""
+    recon = line.reconciliation
+    _check_open(recon, by)
+    if line.match_id:
+        raise ValidationError(_("该对账单记录已匹配。"))
+    return entry_propose(
+        fund=recon.fund,
+        kind=Transaction.Kind.ADJUSTMENT,
+        booked_on=line.date,
+        account=Subject.FISCAL,
+        counter=counter,
+        amount=line.amount,
+        direction=1 if line.direction == StatementLine.Direction.CREDIT else -1,
+        memo=memo or line.memo or _("对账调整"),
+        reference=line.reference,
+        by=by,
+    )
+
+
+def reconciliation_done(*, recon: Reconciliation, by) -> Reconciliation:
+    """Mark the month reconciled (who and when). Every statement line must be resolved;
+    ledger entries finance has not booked yet (未达账项) may remain and are listed."""
+    _check_open(recon, by)
+    with transaction.atomic():
+        recon = Reconciliation.objects.select_for_update().get(pk=recon.pk)
+        if recon.lines.filter(match__isnull=True).exists():
+            raise ValidationError(_("还有未匹配的对账单记录，请先匹配或做调整分录。"))
+        recon.status = Reconciliation.Status.DONE
+        recon.done_by = by
+        recon.done_at = timezone.now()
+        recon._history_user = by
+        recon.save(update_fields=["status", "done_by", "done_at"])
+    return recon
+
+
+MATCHES_SHOWN = 300
+
+
+def reconciliation_sides(recon: Reconciliation) -> dict:
+    """Both sides' unmatched items and the matches (manual first, then the latest automatic
+    ones, at most MATCHES_SHOWN) for the reconciliation page."""
+    first, last = date(recon.year, recon.month, 1), month_end(recon.year, recon.month)
+    wide_first, wide_last = _window(recon.year, recon.month)
+    unmatched_lines = list(recon.lines.filter(match__isnull=True).order_by("row"))
+    ledger = list(
+        Leg.objects.filter(
+            fund=recon.fund,
+            subject_id=Subject.FISCAL,
+            booked_on__gte=wide_first,
+            booked_on__lte=wide_last,
+        )
+        .exclude(_matched())
+        .select_related("transaction")
+        .order_by("booked_on", "pk")
+    )
+    shown = list(
+        recon.matches.select_related("created_by").order_by("-kind", "-pk")[:MATCHES_SHOWN]
+    )  # "manual" sorts after "auto": descending puts manual matches first
+    shown_ids = [m.pk for m in shown]
+    lines_of = defaultdict(list)
+    for line in recon.lines.filter(match_id__in=shown_ids).order_by("row"):
+        lines_of[line.match_id].append(line)
+    legs_of = defaultdict(list)
+    for ml in MatchedLeg.objects.filter(match_id__in=shown_ids).select_related("leg__transaction"):
+        legs_of[ml.match_id].append(ml.leg)
+    counts = recon.lines.aggregate(
+        total=Count("pk"),
+        matched=Count("pk", filter=Q(match__isnull=False)),
+        credit=Sum("amount", filter=Q(direction=StatementLine.Direction.CREDIT)),
+        debit=Sum("amount", filter=Q(direction=StatementLine.Direction.DEBIT)),
+    )
+    return {
+        "unmatched_lines": unmatched_lines,
+        "unmatched_legs": [leg for leg in ledger if first <= leg.booked_on <= last]
+        + [leg for leg in ledger if not first <= leg.booked_on <= last],
+        "matches": [
+            {
+                "match": m,
+                "lines": lines_of[m.pk],
+                "legs": legs_of[m.pk],
+                "amount": sum((leg.amount for leg in legs_of[m.pk]), Decimal("0")),
+            }
+            for m in shown
+        ],
+        "match_count": recon.matches.count(),
+        "line_count": counts["total"],
+        "matched_count": counts["matched"],
+        "totals": {"credit": counts["credit"], "debit": counts["debit"]},
+        "period_first": first,
+        "period_last": last,
+    }

@@ -1,0 +1,376 @@
+"""Reads of the fund's books: balances and reports, always summed from legs.
+
+A cumulative sum up to a day uses the latest snapshot of a closed month before it
+(PeriodBalance, written at close) plus the legs after that month, so a report over years of
+entries reads one month of legs and one snapshot row per subject.
+"""
+
+import calendar
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+
+from core.scoping import scoped
+from funds.models import Budget, Fund, Leg, PeriodBalance, Subject, Transaction
+
+ZERO = Decimal("0.00")
+
+
+def funds_for(user):
+    return scoped(Fund.objects.select_related("area"), user)
+
+
+def month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def cumulative_sums(fund: Fund, day: date) -> dict[str, Decimal]:
+    """Σ legs per subject code with booked_on ≤ day (snapshot + legs since)."""
+    # Snapshots of months that end on or before `day`.
+    year, month = day.year, day.month
+    if day != month_end(year, month):
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    snapshot = (
+        PeriodBalance.objects.filter(fund=fund)
+        .filter(Q(year__lt=year) | Q(year=year, month__lte=month))
+        .order_by("-year", "-month")
+        .values("year", "month")
+        .first()
+    )
+    sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    legs = Leg.objects.filter(fund=fund, booked_on__lte=day)
+    if snapshot is not None:
+        after = month_end(snapshot["year"], snapshot["month"])
+        # A snapshot is only trusted when it still holds: services drop stale ones.
+        for row in PeriodBalance.objects.filter(
+            fund=fund, year=snapshot["year"], month=snapshot["month"]
+        ).values("subject_id", "cumulative"):
+            sums[row["subject_id"]] += row["cumulative"]
+        legs = legs.filter(booked_on__gt=after)
+    for row in legs.values("subject_id").annotate(total=Sum("amount")):
+        sums[row["subject_id"]] += row["total"]
+    return dict(sums)
+
+
+def account_balance(fund: Fund, subject_code: str, day: date) -> Decimal:
+    """Σ legs of one subject up to `day` (a bank account's balance; debit positive)."""
+    return cumulative_sums(fund, day).get(subject_code, ZERO)
+
+
+def period_sums(fund: Fund, start: date, end: date) -> dict[str, Decimal]:
+    """Σ legs per subject with start ≤ booked_on ≤ end."""
+    rows = (
+        Leg.objects.filter(fund=fund, booked_on__gte=start, booked_on__lte=end)
+        .values("subject_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {r["subject_id"]: r["total"] for r in rows}
+
+
+@dataclass
+class ReportLine:
+    subject: Subject
+    amount: Decimal  # income positive for income subjects, expense positive for expense
+    budget: Decimal | None = None
+    depth: int = 0
+    ytd: Decimal = ZERO  # year to date, up to the report's end
+
+    @property
+    def ratio(self) -> Decimal | None:
+        """Budget execution (执行率): year-to-date actual over the year's budget, in %."""
+        if not self.budget:
+            return None
+        return (self.ytd / self.budget * 100).quantize(Decimal("0.1"))
+
+
+@dataclass
+class AccountLine:
+    subject: Subject
+    opening: Decimal
+    debit: Decimal
+    credit: Decimal
+    closing: Decimal
+
+
+@dataclass
+class FundReport:
+    fund: Fund
+    start: date
+    end: date
+    title: str
+    income: list[ReportLine] = field(default_factory=list)
+    expense: list[ReportLine] = field(default_factory=list)
+    accounts: list[AccountLine] = field(default_factory=list)
+    income_total: Decimal = ZERO
+    expense_total: Decimal = ZERO
+    benefits: list[dict] = field(default_factory=list)
+    benefit_columns: list[tuple[str, str]] = field(default_factory=list)
+    benefit_total: Decimal = ZERO
+    period_param: str = ""
+
+    @property
+    def surplus(self) -> Decimal:
+        return self.income_total - self.expense_total
+
+    @property
+    def opening_total(self) -> Decimal:
+        return sum((a.opening for a in self.accounts), ZERO)
+
+    @property
+    def closing_total(self) -> Decimal:
+        return sum((a.closing for a in self.accounts), ZERO)
+
+
+def _report_lines(subjects, sums, sign, budgets, ytd) -> tuple[list[ReportLine], Decimal]:
+    lines = []
+    total = ZERO
+    children = defaultdict(list)
+    for s in subjects:
+        if s.parent_id:
+            children[s.parent_id].append(s)
+    for s in subjects:
+        if s.parent_id:
+            continue
+        if s.postable:
+            amount = sign * sums.get(s.code, ZERO)
+            lines.append(
+                ReportLine(s, amount, budgets.get(s.code), ytd=sign * ytd.get(s.code, ZERO))
+            )
+            total += amount
+        else:
+            kids = [
+                ReportLine(
+                    c,
+                    sign * sums.get(c.code, ZERO),
+                    budgets.get(c.code),
+                    depth=1,
+                    ytd=sign * ytd.get(c.code, ZERO),
+                )
+                for c in children[s.code]
+            ]
+            subtotal = sum((k.amount for k in kids), ZERO)
+            parent_budget = budgets.get(s.code)
+            if parent_budget is None and any(k.budget is not None for k in kids):
+                parent_budget = sum((k.budget or ZERO for k in kids), ZERO)
+            lines.append(
+                ReportLine(s, subtotal, parent_budget, ytd=sum((k.ytd for k in kids), ZERO))
+            )
+            lines.extend(kids)
+            total += subtotal
+    return lines, total
+
+
+def fund_report(fund: Fund, start: date, end: date, title: str = "") -> FundReport:
+    """Income and expense by subject and level, account balances, budget vs actual and
+    benefit expense by beneficiary category and visit type, for [start, end]."""
+    from core.choices import Category, VisitType
+
+    subjects = list(Subject.objects.select_related("parent").order_by("code"))
+    sums = period_sums(fund, start, end)
+    budgets = {}
+    if start.year == end.year:
+        budgets = {
+            b["subject_id"]: b["amount"]
+            for b in Budget.objects.filter(fund=fund, year=start.year).values(
+                "subject_id", "amount"
+            )
+        }
+    year_start = date(end.year, 1, 1)
+    ytd = sums if start == year_start else period_sums(fund, year_start, end)
+    report = FundReport(fund=fund, start=start, end=end, title=title)
+    report.income, report.income_total = _report_lines(
+        [s for s in subjects if s.kind == Subject.Kind.INCOME], sums, -1, budgets, ytd
+    )
+    report.expense, report.expense_total = _report_lines(
+        [s for s in subjects if s.kind == Subject.Kind.EXPENSE], sums, 1, budgets, ytd
+    )
+    from datetime import timedelta
+
+    opening = cumulative_sums(fund, start - timedelta(days=1))
+    moves = (
+        Leg.objects.filter(
+            fund=fund,
+            booked_on__gte=start,
+            booked_on__lte=end,
+            subject__kind=Subject.Kind.ACCOUNT,
+        )
+        .values("subject_id")
+        .annotate(
+            debit=Sum("amount", filter=Q(amount__gt=0)),
+            credit=Sum("amount", filter=Q(amount__lt=0)),
+        )
+    )
+    moves = {m["subject_id"]: m for m in moves}
+    for s in subjects:
+        if s.kind != Subject.Kind.ACCOUNT:
+            continue
+        m = moves.get(s.code, {})
+        debit = m.get("debit") or ZERO
+        credit = -(m.get("credit") or ZERO)
+        o = opening.get(s.code, ZERO)
+        report.accounts.append(AccountLine(s, o, debit, credit, o + debit - credit))
+
+    # Benefit expense by category × visit type (the category/visit type stored at posting).
+    rows = (
+        Leg.objects.filter(
+            fund=fund,
+            booked_on__gte=start,
+            booked_on__lte=end,
+            subject__parent_id="5001",
+        )
+        .values("transaction__category", "transaction__visit_type", "subject_id")
+        .annotate(total=Sum("amount"))
+    )
+    columns = [(v.value, v.label) for v in VisitType] + [("subsidy", "资助参保")]
+    table: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for r in rows:
+        if r["subject_id"] == Subject.SUBSIDY:
+            col = "subsidy"
+        else:
+            col = r["transaction__visit_type"] or (
+                VisitType.INPATIENT
+                if r["subject_id"] == Subject.INPATIENT
+                else "general_outpatient"
+            )
+        table[r["transaction__category"] or ""][col] += r["total"]
+    labels = dict(Category.choices) | {"": "未分类"}
+    for code in [c.value for c in Category] + [""]:
+        if code not in table:
+            continue
+        cells = [table[code][c] for c, _label in columns]
+        report.benefits.append(
+            {"label": str(labels[code]), "cells": cells, "total": sum(cells, ZERO)}
+        )
+    report.benefit_columns = [(c, str(label)) for c, label in columns]
+    report.benefit_total = sum((b["total"] for b in report.benefits), ZERO)
+    return report
+
+
+def monthly_series(fund: Fund, year: int) -> list[dict]:
+    """Income and expense per month of `year` (for the chart)."""
+    from django.db.models.functions import ExtractMonth
+
+    rows = (
+        Leg.objects.filter(fund=fund, booked_on__year=year)
+        .exclude(subject__kind=Subject.Kind.ACCOUNT)
+        .annotate(m=ExtractMonth("booked_on"))
+        .values("m", "subject__kind")
+        .annotate(total=Sum("amount"))
+    )
+    series = {m: {"month": m, "income": ZERO, "expense": ZERO} for m in range(1, 13)}
+    for r in rows:
+        if r["subject__kind"] == Subject.Kind.INCOME:
+            series[r["m"]]["income"] -= r["total"]
+        else:
+            series[r["m"]]["expense"] += r["total"]
+    return list(series.values())
+
+
+def pending_entries(user):
+    return scoped(
+        Transaction.objects.filter(status=Transaction.Status.PENDING).select_related(
+            "fund", "created_by"
+        ),
+        user,
+    )
+
+
+def account_balances(fund: Fund, day: date) -> list[dict]:
+    """The fund's bank accounts with their balances at the end of `day`."""
+    sums = cumulative_sums(fund, day)
+    return [
+        {"subject": s, "balance": sums.get(s.code, ZERO)}
+        for s in Subject.objects.filter(kind=Subject.Kind.ACCOUNT).order_by("code")
+    ]
+
+
+def latest_day(fund: Fund) -> date:
+    """Today, or the last day with entries when the books end earlier (demo data, old years)."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    last = Leg.objects.filter(fund=fund, booked_on__lte=today).order_by("-booked_on").first()
+    if last is None or (last.booked_on.year, last.booked_on.month) == (today.year, today.month):
+        return today
+    return month_end(last.booked_on.year, last.booked_on.month)
+
+
+def draft_lines(voucher: Transaction) -> list[dict]:
+    subjects = {s.code: s for s in Subject.objects.select_related("parent")}
+    return [
+        {"subject": subjects.get(line["subject"]), "amount": Decimal(line["amount"])}
+        for line in voucher.draft
+    ]
+
+
+def period_overview(fund: Fund, year: int) -> list[dict]:
+    """The twelve months of `year`: status, who closed, entries and reconciliation state."""
+    from django.db.models import Count
+    from django.db.models.functions import ExtractMonth
+
+    from funds.models import Period, Reconciliation
+
+    periods = {
+        p.month: p for p in Period.objects.filter(fund=fund, year=year).select_related("closed_by")
+    }
+    counts = dict(
+        Transaction.objects.filter(
+            fund=fund, booked_on__year=year, status=Transaction.Status.POSTED
+        )
+        .annotate(m=ExtractMonth("booked_on"))
+        .values_list("m")
+        .annotate(n=Count("id"))
+        .values_list("m", "n")
+    )
+    recons = {r.month: r for r in Reconciliation.objects.filter(fund=fund, year=year)}
+    return [
+        {
+            "month": m,
+            "period": periods.get(m),
+            "closed": periods.get(m) is not None and periods[m].status == Period.Status.CLOSED,
+            "entries": counts.get(m, 0),
+            "recon": recons.get(m),
+        }
+        for m in range(1, 13)
+    ]
+
+
+def month_report(fund: Fund, year: int, month: int) -> FundReport:
+    report = fund_report(
+        fund,
+        date(year, month, 1),
+        month_end(year, month),
+        title=f"{year}年{month}月",
+    )
+    report.period_param = f"{year}-{month:02d}"
+    return report
+
+
+def year_report(fund: Fund, year: int) -> FundReport:
+    report = fund_report(fund, date(year, 1, 1), date(year, 12, 31), title=f"{year}年度")
+    report.period_param = str(year)
+    return report
+
+
+def dashboard_context(user) -> dict:
+    """For the dashboard card: the user's fund balances and pending approvals."""
+    if not user.has_perm("funds.view_fund"):
+        return {"funds_visible": False}
+    funds = list(funds_for(user)[:3])
+    cards = []
+    for fund in funds:
+        day = latest_day(fund)
+        cards.append(
+            {
+                "fund": fund,
+                "day": day,
+                "balances": account_balances(fund, day),
+                "pending": Transaction.objects.filter(
+                    fund=fund, status=Transaction.Status.PENDING
+                ).count(),
+            }
+        )
+    return {"funds_visible": True, "fund_cards": cards}
