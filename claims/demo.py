@@ -1,12 +1,14 @@
 """Demo institutions and applications in every state (used by `seed_demo`); idempotent.
 
-Dates are relative to today so the processing-time figures stay meaningful: one draft and one
-submitted application are past the 20-working-day limit. The near-subsistence person of 海勃湾区
-walks through DOMAIN §4 examples A (approved and paid: 3,500.00) and B (awaiting approval:
-3,220.00). Paid applications post to the fund through `application_pay`, like any payment.
+Most dates are relative to today so the processing-time figures stay meaningful: one draft and
+one submitted application are past the 20-working-day limit. The near-subsistence person of
+海勃湾区 walks through DOMAIN §4 examples A (paid in July 2023: 3,500.00, so the fund's demo
+month 2023-07 carries a benefit posting) and B (July 2023 bill awaiting approval: 3,220.00 once
+A's deductible is used). Paid applications post to the fund through `application_pay`, like
+any payment.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 from beneficiaries.demo import demo_people
@@ -56,21 +58,43 @@ PLAN = [
         "example-a",
         12,
         "caseworker",
-        45,
+        date(2023, 7, 3),
         C.COUNTER,
         K.REIMBURSEMENT,
         "paid",
-        [_bill("H15030200001", INPATIENT, 50, "DEMO-0001", "32000", "30000", "18000", "2000")],
+        [
+            _bill(
+                "H15030200001",
+                INPATIENT,
+                date(2023, 6, 28),
+                "DEMO-0001",
+                "32000",
+                "30000",
+                "18000",
+                "2000",
+            )
+        ],
     ),
     (
         "example-b",
         12,
         "caseworker",
-        4,
+        date(2023, 7, 20),
         C.COUNTER,
         K.REIMBURSEMENT,
         "submitted",
-        [_bill("H15030300001", INPATIENT, 8, "DEMO-0002", "11000", "10000", "5000", "1000")],
+        [
+            _bill(
+                "H15030300001",
+                INPATIENT,
+                date(2023, 7, 15),
+                "DEMO-0002",
+                "11000",
+                "10000",
+                "5000",
+                "1000",
+            )
+        ],
     ),
     (
         "destitute-chronic",
@@ -163,6 +187,11 @@ def seed_institutions() -> int:
     return len(INSTITUTIONS)
 
 
+def _on(day: date, when: "int | date") -> date:
+    """A plan date: days before `day`, or a fixed date."""
+    return when if isinstance(when, date) else day - timedelta(days=when)
+
+
 def seed(*, users) -> dict[str, int]:
     seed_institutions()
     people = list(demo_people())
@@ -180,7 +209,7 @@ def seed(*, users) -> dict[str, int]:
         application = services.application_create(
             person=person,
             by=by,
-            received_on=day - timedelta(days=received),
+            received_on=_on(day, received),
             channel=channel,
             kind=kind,
             documents=DOCUMENTS,
@@ -190,7 +219,7 @@ def seed(*, users) -> dict[str, int]:
         )
         for spec in bills:
             spec = dict(spec)
-            end = day - timedelta(days=spec.pop("days_ago"))
+            end = _on(day, spec.pop("days_ago"))
             stay = spec.pop("stay")
             spec["institution"] = institutions[spec["institution"]]
             if spec["visit_type"] == INPATIENT:
@@ -216,10 +245,11 @@ def seed(*, users) -> dict[str, int]:
             application=application, by=supervisor, comment="材料齐全，同意救助。"
         )
         if target == "paid":
+            paid_on = min(day, application.received_on + timedelta(days=15))
             services.application_pay(
                 application=application,
-                reference=f"NYH{day:%Y%m%d}{application.pk:04d}",
-                paid_on=day,
+                reference=f"NYH{paid_on:%Y%m%d}{application.pk:04d}",
+                paid_on=paid_on,
                 by=supervisor,
             )
     return {

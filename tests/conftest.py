@@ -10,6 +10,24 @@
 
 import pytest
 
+
+def pytest_collection_modifyitems(items):
+    """Every transactional test restores the migrated data (regions, policy, roles).
+
+    A transactional test ends with a flush; without serialized rollback the next one would find
+    the regions of the data migrations gone, and a flush's post_migrate would re-create the role
+    groups under the next test's restored copy of them.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get(
+            "serialized_rollback"
+        ):
+            item.add_marker(
+                pytest.mark.django_db(**{**marker.kwargs, "serialized_rollback": True}),
+                append=False,
+            )
+
 from core.models import Region
 from core.roles import Role, grant_role
 
@@ -92,7 +110,7 @@ def wuda(db):
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db):
+def celery_worker_process(django_db_serialized_rollback, transactional_db):
     """A real `celery worker` process on the Redis broker, using the test database.
 
     Skipped on the embedded defaults (no broker): CI runs these on PostgreSQL + Redis.
