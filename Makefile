@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint format bench messages sysdeps install
+.PHONY: run test lint format bench bench-pg messages sysdeps install
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,5 +43,23 @@ messages: $(VENV)/.installed
 	$(PY) manage.py makemessages -l en --ignore=.venv
 	$(PY) manage.py compilemessages --ignore=.venv
 
+# Benchmarks print their figures with a baseline measured in the same run.
+# `bench`: the ones that need no PostgreSQL; `bench-pg`: the large-data ones, each in its own
+# PostgreSQL database (PG_URL, default the local server) that is created and filled first.
+PG_URL ?= postgres://postgres@127.0.0.1:5432
 bench: install .env
 	$(PY) manage.py bench_engine
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py bench_forms --count 100
+
+bench-pg: install .env
+	for db in medaid_bench_persons medaid_bench_funds medaid_bench_monitoring; do \
+	  psql "$(PG_URL)/postgres" -tc "SELECT 1 FROM pg_database WHERE datname='$$db'" | grep -q 1 || \
+	  psql "$(PG_URL)/postgres" -c "CREATE DATABASE $$db"; \
+	  DATABASE_URL=$(PG_URL)/$$db $(PY) manage.py migrate --noinput -v 0; done
+	DATABASE_URL=$(PG_URL)/medaid_bench_persons $(PY) manage.py shell -c \
+	  "from beneficiaries.models import Person; import sys; sys.exit(Person.objects.count() >= 1000000)" \
+	  && DATABASE_URL=$(PG_URL)/medaid_bench_persons $(PY) manage.py generate_persons --count 1000000 || true
+	DATABASE_URL=$(PG_URL)/medaid_bench_persons $(PY) manage.py bench_persons
+	DATABASE_URL=$(PG_URL)/medaid_bench_funds $(PY) manage.py bench_funds
+	DATABASE_URL=$(PG_URL)/medaid_bench_monitoring $(PY) manage.py bench_monitoring

@@ -8,13 +8,15 @@ A's deductible is used). Paid applications post to the fund through `application
 any payment.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal as D
+
+from django.utils import timezone
 
 from beneficiaries.demo import demo_people
 from beneficiaries.models import Person
 from claims import services
-from claims.models import Application, Institution
+from claims.models import Application, Institution, Transition
 from claims.selectors import today
 from core.choices import VisitType
 
@@ -192,6 +194,24 @@ def _on(day: date, when: "int | date") -> date:
     return when if isinstance(when, date) else day - timedelta(days=when)
 
 
+def _backdate(application) -> None:
+    """Demo only: an application of an earlier year was submitted and decided back then
+    (recorded after the fact), so its timestamps and transition log say so."""
+    submitted = datetime.combine(
+        application.received_on + timedelta(days=1),
+        time(9, 30),
+        tzinfo=timezone.get_current_timezone(),
+    )
+    decided = submitted + timedelta(days=7)
+    Application.objects.filter(pk=application.pk).update(
+        submitted_at=submitted, decided_at=decided if application.decided_at else None
+    )
+    for transition in application.transitions.order_by("id"):
+        stamp = decided if transition.to_status in {"approved", "rejected"} else submitted
+        Transition.objects.filter(pk=transition.pk).update(at=stamp)
+    application.refresh_from_db()
+
+
 def seed(*, users) -> dict[str, int]:
     seed_institutions()
     people = list(demo_people())
@@ -232,6 +252,8 @@ def seed(*, users) -> dict[str, int]:
             continue
         services.application_submit(application=application, by=by)
         if target == "submitted":
+            if application.received_on.year < day.year:
+                _backdate(application)
             continue
         supervisor = users["supervisor"]
         if target == "rejected":
@@ -244,6 +266,8 @@ def seed(*, users) -> dict[str, int]:
         application = services.application_approve(
             application=application, by=supervisor, comment="材料齐全，同意救助。"
         )
+        if application.received_on.year < day.year:
+            _backdate(application)
         if target == "paid":
             paid_on = min(day, application.received_on + timedelta(days=15))
             services.application_pay(
