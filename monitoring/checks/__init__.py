@@ -1,0 +1,214 @@
+"""The checks of DOMAIN §7 and the run framework they share (§9.4).
+
+A check is a function `check(ctx) -> None` that reads what it needs, upserts alerts through
+`ctx.upsert()` / `ctx.close()` in chunks (each chunk its own transaction) and counts what it
+did on `ctx.run`. `check_run()` claims a run row first: the database refuses a second running
+row for the same check, period and area (a partial unique constraint), so two runs never
+overlap. Alerts are keyed by (kind, year, certno, subject), so a run that crashed half-way can
+simply be run again: what it already wrote is found and updated, nothing is duplicated.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core import idnumber
+from monitoring.models import CheckRun
+
+log = logging.getLogger(__name__)
+
+# A running row whose heartbeat is older than this belongs to a worker that died: a new run
+# may take it over (claimed with a conditional update, so only one new run does).
+STALE_AFTER = timedelta(minutes=30)
+
+
+class CheckAlreadyRunning(Exception):
+    """Another run of the same check, period and area has not finished."""
+
+
+class InvalidPeriod(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Period:
+    """`YYYY` (the year to date) or `YYYY-MM` (the year up to the end of that month)."""
+
+    text: str
+    year: int
+    month: int | None
+
+    @property
+    def start(self) -> date:
+        return date(self.year, self.month or 1, 1)
+
+    @property
+    def end(self) -> date:
+        month = self.month or 12
+        return date(self.year, month, calendar.monthrange(self.year, month)[1])
+
+    @property
+    def month_start(self) -> date:
+        """First day of the period's month (of January for a year)."""
+        return date(self.year, self.month or 1, 1)
+
+    def reference_date(self, today: date | None = None) -> date:
+        """§9.4: the earlier of today (Asia/Shanghai) and the period end."""
+        return min(today or china_today(), self.end)
+
+
+def china_today() -> date:
+    return datetime.now(idnumber.CHINA_TZ).date()
+
+
+def parse_period(text: str) -> Period:
+    text = (text or "").strip()
+    try:
+        if len(text) == 4 and text.isdigit():
+            return Period(text, int(text), None)
+        if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit():
+            month = int(text[5:])
+            if 1 <= month <= 12:
+                return Period(text, int(text[:4]), month)
+    except ValueError:
+        pass
+    raise InvalidPeriod(_("期间应为 YYYY 或 YYYY-MM：%(period)s") % {"period": text})
+
+
+def default_period(check_name: str, today: date | None = None) -> str:
+    """What the monthly beat run checks: the month just ended, or for high_cost its year to
+    date (so the run of early January still closes the previous year)."""
+    today = today or china_today()
+    last_month = today.replace(day=1) - timedelta(days=1)
+    if check_name == "high_cost":
+        return str(last_month.year)
+    return f"{last_month:%Y-%m}"
+
+
+@dataclass
+class CheckContext:
+    run: CheckRun
+    period: Period
+    area: str  # region code or "" for everything
+    options: dict
+    by: object = None
+
+    @property
+    def area_prefix(self) -> str:
+        from core.models import Region
+
+        if not self.area:
+            return ""
+        region = Region.objects.filter(code=self.area).first()
+        return region.prefix if region else self.area
+
+    def in_area(self, region_code: str | None) -> bool:
+        prefix = self.area_prefix
+        return not prefix or bool(region_code and region_code.startswith(prefix))
+
+    def beat(self) -> None:
+        """Save the counters so far (a crash keeps them) and show the run is alive."""
+        self.run.heartbeat_at = timezone.now()
+        self.run.save(
+            update_fields=[
+                "heartbeat_at",
+                "rows_scanned",
+                "alerts_created",
+                "alerts_updated",
+                "alerts_closed",
+                "mode",
+            ]
+        )
+
+
+CheckFunction = Callable[[CheckContext], None]
+CHECKS: dict[str, CheckFunction] = {}
+
+
+def register(name: str):
+    def wrap(function: CheckFunction) -> CheckFunction:
+        CHECKS[name] = function
+        return function
+
+    return wrap
+
+
+def check_names() -> list[str]:
+    _load_checks()
+    return list(CHECKS)
+
+
+def _load_checks() -> None:
+    from monitoring.checks import cross, high_cost  # noqa: F401 — registers the checks
+
+
+def _claim(name: str, period: str, area: str, by) -> CheckRun:
+    now = timezone.now()
+    # Take over a run abandoned by a dead worker; the conditional update claims it once.
+    CheckRun.objects.filter(
+        check_name=name,
+        period=period,
+        area=area,
+        outcome=CheckRun.Outcome.RUNNING,
+        heartbeat_at__lt=now - STALE_AFTER,
+    ).update(
+        outcome=CheckRun.Outcome.FAILED,
+        error=_("运行中断（超时无心跳），已由新的运行接替。"),
+        finished_at=now,
+    )
+    try:
+        with transaction.atomic():
+            return CheckRun.objects.create(
+                check_name=name,
+                period=period,
+                area=area,
+                started_by=by if getattr(by, "pk", None) else None,
+                heartbeat_at=now,
+            )
+    except IntegrityError:
+        raise CheckAlreadyRunning(
+            _("检查 %(check)s（%(period)s）正在运行，请等待其完成。")
+            % {"check": name, "period": period}
+        ) from None
+
+
+def check_run(
+    *, name: str, period: str, area: str = "", by=None, options: dict | None = None
+) -> CheckRun:
+    """Run check `name` for `period` (and region subtree `area`), recording the run.
+
+    Raises CheckAlreadyRunning when a run of the same check, period and area is under way;
+    any other failure is recorded on the run (outcome `failed`, with the error) and the run
+    is returned, so the next run starts clean.
+    """
+    _load_checks()
+    if name not in CHECKS:
+        raise KeyError(name)
+    parsed = parse_period(period)
+    area = area or ""
+    run = _claim(name, parsed.text, area, by)
+    ctx = CheckContext(run=run, period=parsed, area=area, options=options or {}, by=by)
+    started = time.monotonic()
+    try:
+        CHECKS[name](ctx)
+        run.outcome = CheckRun.Outcome.SUCCESS
+    except Exception as exc:
+        log.exception("check %s %s failed", name, parsed.text)
+        run.outcome = CheckRun.Outcome.FAILED
+        run.error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+        if transaction.get_connection().needs_rollback:
+            raise
+    run.seconds = time.monotonic() - started
+    run.finished_at = timezone.now()
+    run.save()
+    return run

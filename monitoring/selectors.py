@@ -1,0 +1,205 @@
+"""Reads of the monitoring app: settlements for the claims flow, alert queues, dashboards."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+
+from core import idnumber
+from core.scoping import scoped, user_region_codes
+from monitoring.models import Alert, CheckRun, Settlement, SettlementImport
+
+EXPORT_COLUMNS = [
+    "certno",
+    "name",
+    "year",
+    "watch",
+    "burden",
+    "threshold",
+    "status",
+    "region",
+    "period",
+    "subject",
+    "amount",
+    "assignee",
+    "message",
+]
+
+
+# --- Settlements (used by the claims flow: DOMAIN §4 year-to-date state, §7) ---------------
+
+
+def settlements_for(person_or_certno, year: int) -> QuerySet[Settlement]:
+    """The settlements of a person (a Person or an ID number) in `year`, in date order.
+
+    A settlement belongs to the year of its end date; reversal rows are included (amounts
+    negative), so sums over the year net out (§9.2).
+    """
+    certno = getattr(person_or_certno, "id_number", person_or_certno)
+    return Settlement.objects.filter(certno=certno, year=year).order_by(
+        "enddate", "setl_time", "id"
+    )
+
+
+def settlement_by_setl_id(setl_id: str) -> Settlement | None:
+    """The settlement with that platform settlement ID (结算ID on the slip), or None."""
+    return Settlement.objects.filter(setl_id=(setl_id or "").strip()).first()
+
+
+def settlements_behind(alert: Alert) -> QuerySet[Settlement]:
+    """The settlements that make up a high-cost alert's burden (§7: what raised it)."""
+    end = date.fromisoformat(alert.evidence.get("period_end", f"{alert.year}-12-31"))
+    return settlements_for(alert.certno, alert.year).filter(enddate__lte=end)
+
+
+# --- Alerts --------------------------------------------------------------------------------
+
+
+def alert_queue(user, params: dict) -> QuerySet[Alert]:
+    """The user's region's alerts, filtered by kind, status, assignee, year, text."""
+    alerts = scoped(Alert.objects.select_related("region", "assignee", "person"), user)
+    kind = params.get("kind")
+    if kind:
+        alerts = alerts.filter(kind=kind)
+    status = params.get("status")
+    if status == "active" or status is None:
+        alerts = alerts.filter(status__in=Alert.ACTIVE)
+    elif status and status != "all":
+        alerts = alerts.filter(status=status)
+    assignee = params.get("assignee")
+    if assignee == "me":
+        alerts = alerts.filter(assignee=user)
+    elif assignee == "none":
+        alerts = alerts.filter(assignee__isnull=True)
+    elif assignee and str(assignee).isdigit():
+        alerts = alerts.filter(assignee_id=int(assignee))
+    year = params.get("year")
+    if year and str(year).isdigit():
+        alerts = alerts.filter(year=int(year))
+    watch = params.get("watch")
+    if watch:
+        alerts = alerts.filter(watch=watch)
+    q = (params.get("q") or "").strip()
+    if q:
+        alerts = alerts.filter(Q(name__contains=q) | Q(certno=idnumber.normalize(q)))
+    return alerts.order_by("-updated_at", "-id")
+
+
+def alerts_for_export(*, kind: str, year: int, region=None, base: QuerySet | None = None):
+    """Open and in-progress alerts of a kind and year, sorted by certno (§9.4)."""
+    alerts = (base if base is not None else Alert.objects.all()).filter(
+        kind=kind, year=year, status__in=Alert.ACTIVE
+    )
+    if region is not None:
+        alerts = alerts.filter(region__code__startswith=region.prefix)
+    return alerts.select_related("assignee").order_by("certno", "subject", "id")
+
+
+def alert_export_rows(alerts, *, full_id: bool):
+    for alert in alerts.iterator(chunk_size=2000):
+        yield [
+            alert.certno if full_id else idnumber.mask(alert.certno),
+            alert.name,
+            alert.year,
+            alert.watch,
+            "" if alert.burden is None else f"{alert.burden:.2f}",
+            "" if alert.threshold is None else f"{alert.threshold:.2f}",
+            alert.status,
+            alert.region_id,
+            alert.period,
+            alert.subject,
+            "" if alert.amount is None else f"{alert.amount:.2f}",
+            alert.assignee.get_full_name() if alert.assignee else "",
+            alert.message,
+        ]
+
+
+def runs_for(user) -> QuerySet[CheckRun]:
+    """Runs the user may see: everything for regional users, else their area and the whole."""
+    runs = CheckRun.objects.select_related("started_by")
+    region = user.region
+    if user.is_superuser or region is None or region.level == region.Level.PROVINCE:
+        return runs
+    return runs.filter(
+        Q(area="") | Q(area__startswith=region.prefix) | Q(area__in=_ancestors(region))
+    )
+
+
+def _ancestors(region) -> list[str]:
+    codes = []
+    while region is not None:
+        codes.append(region.code)
+        region = region.parent
+    return codes
+
+
+def imports_for(user) -> QuerySet[SettlementImport]:
+    """Uploads of the user's region, and extracts imported from the shell (no region)."""
+    imports = SettlementImport.objects.select_related("created_by")
+    codes = user_region_codes(user)
+    if codes is None:
+        return imports
+    return imports.filter(Q(region__isnull=True) | Q(region_id__in=codes))
+
+
+def dashboard_context(user) -> dict:
+    """Open alerts by kind and a 12-month trend of new alerts, for the dashboard card."""
+    alerts = scoped(Alert.objects.all(), user)
+    by_kind = dict(
+        alerts.filter(status__in=Alert.ACTIVE)
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )
+    open_by_kind = [
+        {"kind": kind, "label": label, "count": by_kind.get(kind, 0)}
+        for kind, label in Alert.Kind.choices
+    ]
+    today = date.today()
+    first = (today.replace(day=1) - timedelta(days=335)).replace(day=1)
+    months = {
+        row["month"].strftime("%Y-%m"): row["n"]
+        for row in alerts.filter(created_at__date__gte=first)
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(n=Count("id"))
+        if row["month"]
+    }
+    trend = []
+    cursor = first
+    while cursor <= today:
+        key = cursor.strftime("%Y-%m")
+        trend.append({"month": key, "count": months.get(key, 0)})
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    peak = max((m["count"] for m in trend), default=0) or 1
+    for m in trend:
+        m["height"] = int(m["count"] * 100 / peak)
+    return {
+        "monitoring_open_by_kind": open_by_kind,
+        "monitoring_open_total": sum(by_kind.values()),
+        "monitoring_trend": trend,
+    }
+
+
+def settlements_by_setl_ids(setl_ids) -> QuerySet[Settlement]:
+    return Settlement.objects.filter(setl_id__in=list(setl_ids)).order_by("enddate", "setl_id")
+
+
+def person_panel(person, user) -> dict | None:
+    """The person page's monitoring section: their alerts and settlements by year."""
+    if not user.has_perm("monitoring.view_alert"):
+        return None
+    alerts = list(
+        scoped(Alert.objects.filter(certno=person.id_number), user).order_by("-year", "-id")[:20]
+    )
+    years = list(
+        Settlement.objects.filter(certno=person.id_number)
+        .values("year")
+        .annotate(n=Count("id"), burden=Sum("psn_part_amt"), assistance=Sum("maf_pay"))
+        .order_by("-year")
+    )
+    if not alerts and not years:
+        return None
+    return {"template": "monitoring/_person_panel.html", "alerts": alerts, "years": years}

@@ -1,0 +1,202 @@
+"""Writes of the monitoring app: settlement uploads and the alert workflow (DOMAIN §7, §9.2)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.scoping import check_writable
+from monitoring.importing import ImportFileError, settlement_import
+from monitoring.models import Alert, AlertNote, SettlementImport
+
+STORED_ERRORS = 500  # row errors kept on the batch for the page; the command prints them all
+
+
+# --- Settlement uploads -------------------------------------------------------------------
+
+
+def settlement_upload(*, uploaded_file, by) -> SettlementImport:
+    """Store an uploaded extract and queue its validation (the preview)."""
+    from monitoring.tasks import settlement_import_task
+
+    name = os.path.basename(uploaded_file.name)
+    if not name.lower().endswith((".csv", ".xlsx", ".txt")):
+        raise ValidationError({"file": _("请上传 .csv 或 .xlsx 文件。")})
+    with transaction.atomic():
+        batch = SettlementImport(
+            file_name=name[:200],
+            created_by=by,
+            region=by.region,
+            bytes_total=uploaded_file.size or 0,
+        )
+        batch.file.save(name, uploaded_file, save=False)
+        batch._history_user = by
+        batch.save()
+        transaction.on_commit(lambda: settlement_import_task.delay(batch.pk, False))
+    return batch
+
+
+def settlement_import_confirm(*, batch: SettlementImport, by) -> SettlementImport:
+    """Apply a validated upload. Claimed with a conditional update: confirming twice applies once."""
+    from monitoring.tasks import settlement_import_task
+
+    with transaction.atomic():
+        claimed = SettlementImport.objects.filter(
+            pk=batch.pk, status=SettlementImport.Status.VALIDATED
+        ).update(status=SettlementImport.Status.APPLYING, phase="", bytes_read=0)
+        if claimed != 1:
+            raise ValidationError(_("该文件不是“校验通过，待确认”状态，不能导入。"))
+        transaction.on_commit(lambda: settlement_import_task.delay(batch.pk, True))
+    batch.refresh_from_db()
+    return batch
+
+
+def settlement_import_process(*, batch_id: int, apply: bool) -> dict:
+    """Run the import of an uploaded batch (the Celery task's body), recording progress."""
+    Status = SettlementImport.Status
+    working = Status.APPLYING if apply else Status.VALIDATING
+    allowed = [Status.APPLYING] if apply else [Status.QUEUED, Status.VALIDATING]
+    if not SettlementImport.objects.filter(pk=batch_id, status__in=allowed).update(status=working):
+        return {"batch": batch_id, "outcome": "not_pending"}
+    batch = SettlementImport.objects.get(pk=batch_id)
+
+    def progress(phase: str, done: int, total: int) -> None:
+        SettlementImport.objects.filter(pk=batch_id).update(
+            phase=phase, bytes_read=done, bytes_total=total, updated_at=timezone.now()
+        )
+
+    try:
+        result = settlement_import(
+            path=batch.file.path,
+            by=batch.created_by,
+            dry_run=not apply,
+            batch_id=batch_id,
+            progress=progress,
+        )
+    except ImportFileError as exc:
+        batch.status = Status.FAILED
+        batch.failure = str(exc)
+        batch.save(update_fields=["status", "failure", "updated_at"])
+        return {"batch": batch_id, "outcome": "failed", "error": str(exc)}
+    batch.rows = result.rows
+    batch.imported = result.imported
+    batch.skipped = result.skipped
+    batch.error_count = result.error_count
+    batch.errors = [e.as_dict() for e in result.errors[:STORED_ERRORS]]
+    batch.seconds = result.seconds
+    batch.phase = "done"
+    if result.errors:
+        batch.status = Status.REJECTED
+    elif apply:
+        batch.status = Status.APPLIED
+        batch.applied_at = timezone.now()
+    else:
+        batch.status = Status.VALIDATED
+    batch.save()
+    return {"batch": batch_id, **result.as_dict()}
+
+
+# --- Alert workflow -----------------------------------------------------------------------
+
+# open → in progress → referred to civil affairs / resolved / dismissed (§7 Work queue).
+TRANSITIONS: dict[str, set[str]] = {
+    Alert.Status.OPEN: {
+        Alert.Status.IN_PROGRESS,
+        Alert.Status.REFERRED,
+        Alert.Status.RESOLVED,
+        Alert.Status.DISMISSED,
+    },
+    Alert.Status.IN_PROGRESS: {
+        Alert.Status.OPEN,
+        Alert.Status.REFERRED,
+        Alert.Status.RESOLVED,
+        Alert.Status.DISMISSED,
+    },
+    Alert.Status.REFERRED: {Alert.Status.RESOLVED, Alert.Status.IN_PROGRESS},
+    Alert.Status.RESOLVED: set(),
+    Alert.Status.DISMISSED: set(),
+    Alert.Status.CLOSED: set(),
+}
+CLOSING = {Alert.Status.REFERRED, Alert.Status.RESOLVED, Alert.Status.DISMISSED}
+
+
+def alert_transition(*, alert: Alert, status: str, by, reason: str = "") -> Alert:
+    """Move an alert along its workflow. A dismissal needs a reason.
+
+    Invariant (§7): closing records the burden of that moment, and a later scan reopens the
+    alert only when the burden grows past it.
+    """
+    check_writable(by, alert)
+    reason = (reason or "").strip()
+    if status == Alert.Status.DISMISSED and not reason:
+        raise ValidationError({"reason": _("排除预警须填写原因。")})
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        if status not in TRANSITIONS.get(alert.status, set()):
+            raise ValidationError(
+                _("预警当前状态为“%(current)s”，不能改为“%(target)s”。")
+                % {"current": alert.get_status_display(), "target": Alert.Status(status).label}
+            )
+        before = alert.status
+        alert.status = status
+        alert.status_reason = reason[:300]
+        fields = ["status", "status_reason", "updated_at"]
+        if status in CLOSING:
+            alert.closed_at = timezone.now()
+            alert.burden_at_close = alert.burden
+            fields += ["closed_at", "burden_at_close"]
+        elif alert.closed_at is not None:
+            alert.closed_at = None
+            alert.burden_at_close = None
+            fields += ["closed_at", "burden_at_close"]
+        if status == Alert.Status.IN_PROGRESS and alert.assignee_id is None:
+            alert.assignee = by
+            fields.append("assignee")
+        alert._history_user = by
+        alert.save(update_fields=fields)
+        AlertNote.objects.create(
+            alert=alert,
+            text=reason or _("状态变更"),
+            status_from=before,
+            status_to=status,
+            created_by=by,
+        )
+    return alert
+
+
+def alert_assign(*, alerts, assignee, by) -> int:
+    """Assign one or many alerts (of the user's region) to a user; returns how many changed."""
+    changed = 0
+    with transaction.atomic():
+        for alert in Alert.objects.select_for_update().filter(pk__in=[a.pk for a in alerts]):
+            check_writable(by, alert)
+            if assignee is not None:
+                check_writable(assignee, alert)
+            if alert.assignee_id == (assignee.pk if assignee else None):
+                continue
+            alert.assignee = assignee
+            alert._history_user = by
+            alert.save(update_fields=["assignee", "updated_at"])
+            AlertNote.objects.create(
+                alert=alert,
+                text=(
+                    _("指派给 %(user)s") % {"user": assignee.get_full_name()}
+                    if assignee
+                    else _("取消指派")
+                ),
+                created_by=by,
+            )
+            changed += 1
+    return changed
+
+
+def alert_add_note(*, alert: Alert, text: str, by) -> AlertNote:
+    check_writable(by, alert)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("请填写备注内容。")})
+    return AlertNote.objects.create(alert=alert, text=text, created_by=by)
