@@ -1,9 +1,7 @@
 """The approval form (医疗救助审批表) as PDF, made with WeasyPrint.
 
-One FontConfiguration for the process (building it scans the system fonts, the slow part of a
-first render); the Noto CJK fonts installed by fonts-noto-cjk are named by family in the CSS,
-and WeasyPrint embeds the subset it uses, so the text stays extractable. A batch is one HTML
-document with page breaks and one write_pdf call.
+Rendering goes through core.pdf (one shared FontConfiguration). A batch is one HTML document
+with page breaks and one write_pdf call.
 """
 
 from __future__ import annotations
@@ -11,22 +9,19 @@ from __future__ import annotations
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
+from weasyprint import CSS
 
 from core import idnumber
 from core.money import format_money, to_chinese_capitals
+from core.pdf import render_pdf, stylesheet
 
-FONT_CONFIG = FontConfiguration()
 _STYLESHEET: CSS | None = None
 
 
 def _stylesheet() -> CSS:
     global _STYLESHEET
     if _STYLESHEET is None:
-        _STYLESHEET = CSS(
-            string=render_to_string("claims/pdf/approval_form.css"), font_config=FONT_CONFIG
-        )
+        _STYLESHEET = stylesheet(render_to_string("claims/pdf/approval_form.css"))
     return _STYLESHEET
 
 
@@ -64,5 +59,4 @@ def render_forms(applications) -> bytes:
             "printed_at": timezone.localtime(),
         },
     )
-    document = HTML(string=html, base_url=str(settings.BASE_DIR))
-    return document.write_pdf(stylesheets=[_stylesheet()], font_config=FONT_CONFIG)
+    return render_pdf(html, stylesheets=[_stylesheet()])

@@ -9,13 +9,9 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from weasyprint import HTML
-from weasyprint.text.fonts import FontConfiguration
 
+from core.pdf import render_pdf
 from funds.selectors import FundReport
-
-# One font configuration for the process: building it scans the installed fonts.
-FONT_CONFIG = FontConfiguration()
 
 MONEY_FORMAT = "#,##0.00"
 
@@ -122,4 +118,4 @@ def report_pdf(report: FundReport, *, by) -> bytes:
             "printed_by": by,
         },
     )
-    return HTML(string=html).write_pdf(font_config=FONT_CONFIG)
+    return render_pdf(html)

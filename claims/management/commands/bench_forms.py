@@ -33,16 +33,13 @@ class Command(BaseCommand):
             raise CommandError("没有已审批的申请：请先运行 seed_demo。", returncode=2)
 
         started = time.perf_counter()
-        from weasyprint import HTML
-
         from claims import pdf
+        from core.pdf import render_pdf
 
         imported = time.perf_counter() - started
 
         def baseline_once():
-            HTML(string="<p style=\"font-family: 'Noto Sans CJK SC'\">医疗救助</p>").write_pdf(
-                font_config=pdf.FONT_CONFIG
-            )
+            render_pdf("<p style=\"font-family: 'Noto Sans CJK SC'\">医疗救助</p>")
 
         cold = _timed(lambda: pdf.render_forms(applications[:1]))
         baseline_once()
