@@ -46,6 +46,8 @@ def test_english_is_available(client, supervisor_city):
     client.post(reverse("set_language"), {"language": "en"})
     response = client.get(reverse("dashboard"))
     assert response["Content-Language"] == "en"
+    body = response.content.decode()
+    assert "Beneficiaries" in body and "Dashboard" in body
 
 
 def test_accountant_dashboard_has_no_case_cards(client, accountant_city):
