@@ -10,6 +10,9 @@
 
 import pytest
 
+from core.models import Region
+from core.roles import Role, grant_role
+
 
 def pytest_collection_modifyitems(items):
     """Every transactional test restores the migrated data (regions, policy, roles).
@@ -20,16 +23,15 @@ def pytest_collection_modifyitems(items):
     """
     for item in items:
         marker = item.get_closest_marker("django_db")
-        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get(
-            "serialized_rollback"
+        if (
+            marker
+            and marker.kwargs.get("transaction")
+            and not marker.kwargs.get("serialized_rollback")
         ):
             item.add_marker(
                 pytest.mark.django_db(**{**marker.kwargs, "serialized_rollback": True}),
                 append=False,
             )
-
-from core.models import Region
-from core.roles import Role, grant_role
 
 
 @pytest.fixture(autouse=True)
