@@ -645,7 +645,7 @@ class _RowChecker:
             positive = [name for name in AMOUNTS if a[name] > 0]
             for name in positive:
                 bad(name, _("退费结算的金额应小于或等于0"))
-            a = {name: -value for name, value in a.items()}
+            a = {name: abs(value) for name, value in a.items()}
         else:
             for name in AMOUNTS:
                 if a[name] < 0:
@@ -746,7 +746,17 @@ class _StageWriter:
 
 
 def _differs(outer: str) -> str:
-    return " OR ".join(f"t.{c} <> {outer}.{c}" for c in COMPARED)
+    """A stored row differs from a staged one (compared as numbers and dates, not text). A
+    missing or empty `psn_cert_type` means a resident ID (`01`), so the two are equal."""
+
+    def compare(c: str) -> str:
+        if c == "psn_cert_type":
+            cert = f"'{RESIDENT_ID_CERT_TYPE}'"
+            stored, staged = (f"COALESCE(NULLIF({t}.{c}, ''), {cert})" for t in ("t", outer))
+            return f"{stored} <> {staged}"
+        return f"t.{c} <> {outer}.{c}"
+
+    return " OR ".join(compare(c) for c in COMPARED)
 
 
 def _recheck_sql() -> str:

@@ -302,6 +302,8 @@ def test_today_is_the_date_in_wuhai(tmp_path):
         ({"total_cost": "NaN"}, "total_cost"),
         ({"policy_range_cost": "1.001"}, "policy_range_cost"),
         ({"admitted": "2023-02-30"}, "admitted"),
+        ({"admitted": "2023-W09-3"}, "admitted"),
+        ({"discharged": "2023-03-1０"}, "discharged"),
         ({"designated": "yes"}, "designated"),
     ],
 )

@@ -7,6 +7,7 @@ part of the input) and the field; nothing is written to stdout.
 """
 
 import json
+import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -33,6 +34,8 @@ AMOUNT_LIMIT = Decimal("1000000000000")  # DecimalField(max_digits=14, decimal_p
 BILL_FLAGS = ("designated", "in_coordination_area", "in_region", "referred")
 BILL_AMOUNTS = ("total_cost", "policy_range_cost", "basic_insurance_paid", "critical_illness_paid")
 MISSING = object()
+# Exactly YYYY-MM-DD: date.fromisoformat alone also takes ISO week dates such as 2023-W10-1.
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 class InputError(Exception):
@@ -272,7 +275,7 @@ def _date(value, where: str, field: str, optional: bool = False) -> date | None:
     if value is None and optional:
         return None
     try:
-        if not isinstance(value, str) or len(value) != 10:
+        if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:
