@@ -5,10 +5,10 @@ fiscal special account. As a leg of our 财政专户存款 subject, money in is 
 
 Automatic matching pairs one line with one ledger leg of that account: same signed amount,
 and either the same reference (凭证号) or dates at most 3 days apart. A line with more than one
-candidate stays unmatched, and so does a line whose only candidate leg is also a candidate of
-another line: a leg is never matched twice, and which of two lines it belongs to is a person's
-call. (Pairs where both sides have exactly one candidate are isolated edges of the candidate
-graph, so the result does not depend on the order of the file.)
+candidate stays unmatched for a person to resolve; a line with exactly one candidate is matched
+to it, unless that leg is also the only candidate of another line: a leg is never matched
+twice, and which of two lines it belongs to is then a person's call. (The result does not
+depend on the order of the file.)
 """
 
 from collections import Counter, defaultdict
@@ -187,8 +187,9 @@ def match_pairs(lines, items: list[LedgerItem]) -> list[tuple[object, LedgerItem
             or abs(item.date - line.date) <= window
         ]
         candidates.append((line, found))
-        for item in found:
-            demand[item.leg_id] += 1
+        # Only lines with a single candidate claim it; lines with several stay unmatched.
+        if len(found) == 1:
+            demand[found[0].leg_id] += 1
     return [
         (line, found[0])
         for line, found in candidates

@@ -71,3 +71,40 @@ def test_reference_and_date_candidates_together_are_ambiguous(tmp_path, capsys, 
         2,
         False,
     )
+
+
+def test_a_line_with_one_candidate_matches_even_if_an_ambiguous_line_also_sees_it(
+    tmp_path, capsys, fund, post_income
+):
+    """§9.3: only a line with more than one candidate stays unmatched."""
+    post_income("500.00", booked_on=date(2023, 7, 10))  # Y: candidate of both lines
+    post_income("500.00", booked_on=date(2023, 7, 16))  # X: candidate of the second line only
+    path = _write(
+        tmp_path,
+        "日期,凭证号,摘要,收入,支出\n2023-07-08,,L1,500.00,\n2023-07-13,,L2,500.00,\n",
+    )
+    code, out, _err = _command(path, capsys, "--dry-run")
+    result = json.loads(out)
+    assert (code, result["matched"], result["unmatched_statement"], result["unmatched_ledger"]) == (
+        0,
+        1,
+        1,
+        1,
+    )
+
+
+def test_two_lines_whose_only_candidate_is_the_same_entry_both_stay_unmatched(
+    tmp_path, capsys, fund, post_income
+):
+    post_income("600.00", booked_on=date(2023, 7, 10))
+    path = _write(
+        tmp_path,
+        "日期,凭证号,摘要,收入,支出\n2023-07-09,,L1,600.00,\n2023-07-11,,L2,600.00,\n",
+    )
+    code, out, _err = _command(path, capsys, "--dry-run")
+    result = json.loads(out)
+    assert (result["matched"], result["unmatched_statement"], result["unmatched_ledger"]) == (
+        0,
+        2,
+        1,
+    )
