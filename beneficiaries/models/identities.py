@@ -1,4 +1,3 @@
-import calendar
 from datetime import date
 
 from django.conf import settings
@@ -6,13 +5,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+# P §15 (次月起不再享受): the one definition lives in the pure assessment engine.
+from claims.engine import coverage_end
 from core.audit import case_history
 from core.choices import Category, Department
-
-
-def coverage_end(end: date) -> date:
-    """P §15: an identity ending in a month still covers that month (次月起不再享受)."""
-    return end.replace(day=calendar.monthrange(end.year, end.month)[1])
 
 
 class IdentityQuerySet(models.QuerySet):
