@@ -689,6 +689,10 @@ def _create_stage(cursor) -> None:
 def _drop_stage() -> None:
     try:
         with connection.cursor() as cursor:
+            if _vendor() == "postgresql":
+                from . import pgcopy
+
+                pgcopy.drop(cursor)  # the raw table, with the view named like the stage
             cursor.execute(f"DROP TABLE IF EXISTS {_stage_name()}")
     except Exception:  # the connection may be in an aborted transaction
         pass
@@ -820,11 +824,13 @@ def _recheck(cursor, checker: _RowChecker, errors: list[RowError]) -> None:
         )
 
 
-def _sql_checks(cursor, checker: _RowChecker, errors: list[RowError]) -> None:
-    """Mark and report the rows whose error needs the whole file or the database."""
+def _sql_checks(cursor, checker: _RowChecker, errors: list[RowError], *, recheck: bool) -> None:
+    """Mark and report the rows whose error needs the whole file or the database. `recheck`:
+    the rows were staged by the streaming path (whose fast path leaves some rules to SQL)."""
     stage = STAGE
-    _recheck(cursor, checker, errors)
-    cursor.execute(f"CREATE INDEX {STAGE}_setl ON {stage} (setl_id)")
+    if recheck:
+        _recheck(cursor, checker, errors)
+        cursor.execute(f"CREATE INDEX {STAGE}_setl ON {stage} (setl_id)")
     if _vendor() == "postgresql":
         # The file's rows meet a table of tens of millions by its unique setl_id index: probe
         # it row by row instead of hashing the whole table (a monthly extract is mostly new).
@@ -839,8 +845,10 @@ def _sql_checks(cursor, checker: _RowChecker, errors: list[RowError]) -> None:
     )
     cursor.execute(f"{repeated} ORDER BY rowno LIMIT {MAX_ERRORS}")
     message = _("结算ID在文件中重复")
-    errors.extend(RowError(r, checker.header("setl_id"), message) for (r,) in cursor.fetchall())
-    cursor.execute(f"UPDATE {stage} SET status = {REPEATED} WHERE rowno IN ({repeated})")
+    found = [RowError(r, checker.header("setl_id"), message) for (r,) in cursor.fetchall()]
+    errors.extend(found)
+    if found:  # the window again only when there is something to mark
+        cursor.execute(f"UPDATE {stage} SET status = {REPEATED} WHERE rowno IN ({repeated})")
 
     # Already imported: identical values are skipped, other values are an error.
     target = "monitoring_settlement"
@@ -907,13 +915,18 @@ def settlement_import(
     regions = set(Region.objects.values_list("code", flat=True))
     result = ImportResult(batch_id=batch_id)
     try:
-        for encoding in ("utf-8-sig", "gb18030"):
+        from . import pgcopy
+
+        copied = pgcopy.load_csv(source, regions, progress, batch_id)
+        for encoding in ("utf-8-sig", "gb18030") if copied is None else ():
             try:
                 result = _load(source, regions, encoding, progress, batch_id)
                 break
             except UnicodeDecodeError:
                 if encoding == "gb18030":
                     raise ImportFileError(_("无法识别文件编码（应为 UTF-8 或 GB18030）")) from None
+        if copied is not None:
+            result = copied
         checker = result._checker  # type: ignore[attr-defined]
         if progress:
             progress("checking", source.total, source.total)
@@ -921,7 +934,7 @@ def settlement_import(
             if _vendor() == "postgresql":
                 # One import at a time decides what is new; readers are not blocked.
                 cursor.execute("LOCK TABLE monitoring_settlement IN SHARE ROW EXCLUSIVE MODE")
-            _sql_checks(cursor, checker, result.errors)
+            _sql_checks(cursor, checker, result.errors, recheck=copied is None)
             cursor.execute(f"SELECT status, COUNT(*) FROM {STAGE} GROUP BY status")
             counts = dict(cursor.fetchall())
             result.imported = counts.get(NEW, 0)

@@ -308,3 +308,23 @@ def test_draft_and_rejected_applications_do_not_count(import_rows, caseworker_ha
     )
     scan()
     assert not Alert.objects.exists()
+
+
+def test_an_area_run_counts_the_rows_of_the_areas_persons(import_rows):
+    moved = person(1, region="150303")  # registered in Wuda, treated in Haibowan
+    import_rows(
+        [
+            srow("S1", moved.id_number, "100", insu_admdvs="150302"),
+            srow("S2", moved.id_number, "100", insu_admdvs="150302"),
+            srow("S3", certno(2, "150304"), "100", insu_admdvs="150304"),
+            srow("S4", certno(3), "100", insu_admdvs="150302"),
+        ]
+    )
+    assert scan(area="150303").rows_scanned == 2
+    assert scan(area="150304").rows_scanned == 1
+    assert scan(area="150302").rows_scanned == 1
+    assert scan(area="150300").rows_scanned == 4
+    import_rows([srow("S5", certno(3), "100", insu_admdvs="150302")])
+    incremental = scan(area="150302")
+    assert (incremental.mode, incremental.rows_scanned) == ("incremental", 2)
+    assert scan(area="150303").rows_scanned == 0  # nobody of Wuda was touched since

@@ -1,0 +1,359 @@
+"""The PostgreSQL fast path of the settlement import: the CSV is parsed by the server.
+
+The file's bytes go to `COPY … (FORMAT csv)` unparsed, into a session-local table with one
+column per file column (text; numeric for the amounts). One set-based query then finds every
+row the plain, canonical form does not cover — a rule broken, or a value written in another
+accepted form (`20230105`, a lower-case `x`, surrounding spaces …). Only those rows go through
+the Python row checker (`importing._RowChecker.check`), which words their errors exactly as on
+the streaming path, or writes their values back in canonical form. A view with the staging
+table's columns and types is laid over the raw table, so the file-wide checks and the merge
+are the same SQL on both paths.
+
+Whenever the server cannot take the file as it is (a row with more or fewer cells, a
+non-number in an amount column, bytes that are neither UTF-8 nor GB18030, an end-of-data
+marker line …), `load_csv` returns None and the caller runs the streaming path, which reports
+those rows one by one. The fast path never decides a row differently from the checker: it only
+admits rows whose values the checker would take unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+
+from django.db import DataError, connection, transaction
+
+from core import idnumber
+
+from . import importing as imp
+
+RAW = f"{imp.STAGE}_raw"
+FIX = f"{imp.STAGE}_fix"
+COPY_CHUNK = 1 << 20  # bytes per write to COPY
+IGNORED = 6  # status of a `vali_flag = 0` row: counted as skipped, changes nothing
+# What Python's str.strip() removes, so a value SQL admits is one the checker keeps as it is.
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+# Free text (the codes are checked against their sets) and its column widths.
+FREE_TEXT = ("setl_id", "psn_name", "med_type", "fixmedins_code", "fixmedins_name", "init_setl_id")
+LIMIT = 1_000_000_000_000  # numeric(14, 2)
+TEXT_LIMITS = {
+    "setl_id": 40,
+    "psn_name": 50,
+    "med_type": 10,
+    "fixmedins_code": 30,
+    "fixmedins_name": 200,
+    "init_setl_id": 40,
+}
+DATE_FIELDS = ("begndate", "enddate")
+# Dates the fast path accepts as written; anything else is the checker's to judge.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
+
+
+class _Unsupported(Exception):
+    """The server cannot take this file as it is: use the streaming path."""
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class _Layout:
+    """The raw table's columns for one file header, and SQL for each field."""
+
+    def __init__(self, header: list[str], checker: imp._RowChecker):
+        self.width = len(header)
+        self.index = checker.index
+        amounts = {self.index[name] for name in imp.AMOUNTS if name in self.index}
+        self.types = ["numeric" if i in amounts else "text" for i in range(self.width)]
+        self.columns = [f"c{i}" for i in range(self.width)]
+
+    def col(self, name: str, default: str = "''") -> str:
+        i = self.index.get(name)
+        return default if i is None else f"c{i}"
+
+    def view_sql(self) -> str:
+        """The staging table's columns, typed, over the raw table."""
+        c = self.col
+        end = c("enddate")
+        stime = c("setl_time")
+        fields = {
+            "setl_id": c("setl_id"),
+            "psn_name": c("psn_name"),
+            "certno": c("certno"),
+            "psn_cert_type": c("psn_cert_type"),
+            "insutype": c("insutype"),
+            "med_type": c("med_type"),
+            "visit_type": (
+                f"CASE WHEN left({c('med_type')}, 1) = '2' THEN '{imp.VisitType.INPATIENT}' "
+                f"WHEN {c('med_type')} = '14' THEN '{imp.VisitType.CHRONIC_OUTPATIENT}' "
+                f"ELSE '{imp.VisitType.GENERAL_OUTPATIENT}' END"
+            ),
+            "begndate": f"{c('begndate')}::date",
+            "enddate": f"{end}::date",
+            "year": f"left({end}, 4)::smallint",
+            # The platform's times are China time (§9); a canonicalised value carries its offset.
+            "setl_time": (
+                f"(CASE WHEN length({stime}) = 19 THEN {stime} || '+08' ELSE {stime} END)"
+                "::timestamptz"
+            ),
+            "fixmedins_code": c("fixmedins_code"),
+            "fixmedins_name": c("fixmedins_name"),
+            "insu_admdvs": c("insu_admdvs"),
+            **{name: c(name, "0::numeric") for name in imp.AMOUNTS},
+            "refd_setl_flag": f"{c('refd_setl_flag')} = '1'",
+            "init_setl_id": c("init_setl_id"),
+        }
+        fields["hosp_part_amt"] = f"COALESCE({c('hosp_part_amt', 'NULL')}, 0::numeric)"
+        select = ", ".join(f"{sql} AS {name}" for name, sql in fields.items())
+        return f"CREATE TEMP VIEW {imp.STAGE} AS SELECT rowno, status, {select} FROM {RAW}"
+
+    def plain_sql(self, regions: set[str]) -> str:
+        """True for a row in plain, canonical form that breaks no row rule."""
+        return " AND ".join(f"({rule})" for rule in self.plain_rules(regions))
+
+    def plain_rules(self, regions: set[str]) -> list[str]:
+        """The plain-form conditions, each cheap: this runs over every row of the file."""
+        c = self.col
+        free = [n for n in FREE_TEXT if n in self.index]
+        rules = [f"{c(name)} <> ''" for name in free if name != "init_setl_id"]
+        # Within the column widths, and no whitespace at either end of free text (the checker
+        # strips it): one expression and one pattern for all the columns.
+        rules.append(
+            "GREATEST(" + ", ".join(f"length({c(n)}) - {TEXT_LIMITS[n]}" for n in free) + ") <= 0"
+        )
+        edge = f"[{WHITESPACE}]"
+        rules.append(
+            f"concat_ws(E'\\x01', {', '.join(c(n) for n in free)}) "
+            f"!~ '(^|\x01){edge}|{edge}(\x01|$)'"
+        )
+        rules.append(f"{c('vali_flag')} IN ('', '1')")
+        rules.append(f"{c('refd_setl_flag')} IN ('', '0', '1')")
+        rules.append(f"{c('refd_setl_flag')} <> '1' OR {c('init_setl_id')} <> ''")
+        rules.append(f"{c('psn_cert_type')} IN ('', '{imp.RESIDENT_ID_CERT_TYPE}')")
+        rules.append(f"{c('insutype')} IN ({', '.join(map(_literal, sorted(imp.INSUTYPES)))})")
+        rules.append(f"{c('insu_admdvs')} IN ({', '.join(map(_literal, sorted(regions)))})")
+
+        # A resident ID number: 17 digits, a check character (upper-case X), a real birth date
+        # not before the earliest allowed nor after today, and the right check character
+        # (from the bytes, `certno_bytes`, which the query computes once per row).
+        certno = c("certno")
+        digits = " + ".join(
+            f"(get_byte(certno_bytes, {i}) - 48) * {w}" for i, w in enumerate(idnumber.WEIGHTS)
+        )
+        rules += [
+            f"length({certno}) = 18",
+            f"left({certno}, 17) ~ '^[0-9]+$'",
+            f"substr({certno}, 7, 8) IN (SELECT d FROM {RAW}_births)",
+            f"CASE WHEN length({certno}) = 18 THEN "
+            f"substr('{idnumber.CHECK_CHARS}', ({digits}) % 11 + 1, 1) = right({certno}, 1) END",
+        ]
+
+        begn, end, stime = c("begndate"), c("enddate"), c("setl_time")
+        rules += [
+            f"{begn} IN (SELECT d FROM {RAW}_days)",
+            f"{end} IN (SELECT d FROM {RAW}_days)",
+            f"{end} >= {begn}",
+            f"length({stime}) = 19",
+            f"left({stime}, 10) IN (SELECT d FROM {RAW}_days)",
+            f"substr({stime}, 11, 1) IN (' ', 'T')",
+            f"substr({stime}, 12) IN (SELECT t FROM {RAW}_times)",
+        ]
+
+        # Amounts: all given (`hosp_part_amt` may be empty: 0), at most two decimals as
+        # written (the checker also takes `1.500`), within numeric(14,2), all ≥ 0, or all ≤ 0
+        # on a reversal; NaN and infinities fail the bounds.
+        amounts = {name: c(name, "0::numeric") for name in imp.AMOUNTS}
+        amounts["hosp_part_amt"] = f"COALESCE({c('hosp_part_amt', 'NULL')}, 0::numeric)"
+        listed = ", ".join(amounts.values())
+        rules += [
+            f"num_nulls({listed}) = 0",
+            f"GREATEST({', '.join(f'scale({a})' for a in amounts.values())}) <= 2",
+            f"CASE WHEN {c('refd_setl_flag')} = '1' "
+            f"THEN GREATEST({listed}) <= 0 AND LEAST({listed}) > -{LIMIT} "
+            f"ELSE LEAST({listed}) >= 0 AND GREATEST({listed}) < {LIMIT} END",
+        ]
+        a = {name: f"abs({sql})" for name, sql in amounts.items()}
+        rules += [
+            f"{a['inscp_scp_amt']} <= {a['medfee_sumamt']}",
+            f"{a['hifp_pay']} + {a['hifmi_pay']} <= {a['inscp_scp_amt']}",
+            f"{amounts['psn_part_amt']} = {amounts['medfee_sumamt']} - "
+            f"{amounts['fund_pay_sumamt']} - {amounts['hosp_part_amt']}",
+        ]
+        return rules
+
+
+def _create_lookups(cursor, today: date) -> None:
+    """Small sets the plain-form query probes by hash instead of parsing each value."""
+    cursor.execute(
+        f"CREATE TEMP TABLE {RAW}_days AS SELECT to_char(d, 'YYYY-MM-DD') AS d "
+        "FROM generate_series(%s::date, %s::date, interval '1 day') AS d",
+        [FIRST_DAY, LAST_DAY],
+    )
+    cursor.execute(
+        f"CREATE TEMP TABLE {RAW}_births AS SELECT to_char(d, 'YYYYMMDD') AS d "
+        "FROM generate_series(%s::date, %s::date, interval '1 day') AS d",
+        [idnumber.EARLIEST_BIRTH, today],
+    )
+    cursor.execute(
+        f"CREATE TEMP TABLE {RAW}_times AS SELECT to_char(t, 'HH24:MI:SS') AS t "
+        "FROM generate_series(timestamp '2000-01-01', timestamp '2000-01-01 23:59:59', "
+        "interval '1 second') AS t"
+    )
+
+
+def drop(cursor) -> None:
+    for table in (RAW, FIX, f"{RAW}_days", f"{RAW}_births", f"{RAW}_times"):
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{table} CASCADE")
+
+
+def _read_header(path: str) -> tuple[bytes, list[str], str] | None:
+    """(the header line's bytes, its cells, the server encoding name) or None when the header
+    is anything but one plain line."""
+    with open(path, "rb") as f:
+        first = f.readline(1 << 16)
+    if not first.endswith(b"\n") or b'"' in first or b"\r" in first[:-2]:
+        return None
+    for encoding, server in (("utf-8-sig", "UTF8"), ("gb18030", "GB18030")):
+        try:
+            text = first.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return first, next(csv.reader([text.rstrip("\r\n")])), server
+    return None
+
+
+def _copy(cursor, path: str, skip: int, layout: _Layout, encoding: str, source, progress):
+    columns = ", ".join(layout.columns)
+    cursor.execute(
+        f"CREATE TEMP TABLE {RAW} (rowno integer GENERATED ALWAYS AS IDENTITY (START 2), "
+        f"status smallint NOT NULL DEFAULT {imp.NEW}, "
+        + ", ".join(f"{n} {t}" for n, t in zip(layout.columns, layout.types, strict=True))
+        + ")"
+    )
+    text = ", ".join(n for n, t in zip(layout.columns, layout.types, strict=True) if t == "text")
+    sql = (
+        f"COPY {RAW} ({columns}) FROM STDIN WITH (FORMAT csv, ENCODING '{encoding}'"
+        + (f", FORCE_NOT_NULL ({text})" if text else "")
+        + ")"
+    )
+    source.total = source.size or 1
+    previous = b""
+    marker = False
+    # No progress reports in between: they write to the database, which is busy with COPY
+    # (a million rows take about two seconds).
+    with open(path, "rb") as f, cursor.copy(sql) as copy:
+        f.seek(skip)
+        while chunk := f.read(COPY_CHUNK):
+            # A line `\.` ends COPY's data early; such a file takes the streaming path.
+            if b"\\." in previous[-1:] + chunk:
+                marker = True
+                break
+            copy.write(chunk)
+            previous = chunk
+    if marker:
+        raise _Unsupported
+    source.position = source.total
+    if progress:
+        progress("reading", source.position, source.total)
+
+
+def load_csv(source, regions: set[str], progress, batch_id) -> imp.ImportResult | None:
+    """Stage a CSV extract through COPY (PostgreSQL). None: use the streaming path."""
+    if connection.vendor != "postgresql" or source.is_xlsx:
+        return None
+    found = _read_header(source.path)
+    if found is None:
+        return None
+    first, header, encoding = found
+    checker = imp._RowChecker(imp._header_map(header), regions)
+    layout = _Layout(header, checker)
+    import psycopg
+
+    for server_encoding in dict.fromkeys([encoding, "GB18030"]):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                drop(cursor)
+                _copy(cursor, source.path, len(first), layout, server_encoding, source, progress)
+            break
+        except (DataError, psycopg.errors.DataError) as exc:
+            # (COPY's errors arrive as psycopg's own.) Bytes that are not this encoding: try
+            # GB18030; any other refusal: the streaming path.
+            code = getattr(exc, "sqlstate", None) or getattr(exc.__cause__, "sqlstate", None)
+            if code not in ("22021", "22P05"):
+                return None
+        except _Unsupported:
+            return None
+    else:
+        return None
+
+    result = imp.ImportResult(batch_id=batch_id)
+    with connection.cursor() as cursor:
+        _create_lookups(cursor, checker.today)
+        cursor.execute(f"SELECT count(*) FROM {RAW}")
+        result.rows = cursor.fetchone()[0]
+        _settle_irregular(cursor, checker, layout, regions, result)
+        cursor.execute(f"CREATE INDEX ON {RAW} ({layout.col('setl_id')})")
+        cursor.execute(f"ANALYZE {RAW}")
+        cursor.execute(layout.view_sql())
+    result._checker = checker  # type: ignore[attr-defined]
+    return result
+
+
+def _settle_irregular(cursor, checker, layout: _Layout, regions, result) -> None:
+    """Run the row checker over the rows not in plain form; write back its verdict."""
+    columns = ", ".join(layout.columns)
+    with transaction.atomic():
+        for table in ("days", "births", "times"):
+            cursor.execute(f"ANALYZE {RAW}_{table}")
+        # Room for the lookups' hash tables, so each probe is a hash lookup.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(
+            f"CREATE TEMP TABLE {FIX} (rowno integer, status smallint, "
+            + ", ".join(f"{n} {t}" for n, t in zip(layout.columns, layout.types, strict=True))
+            + ")"
+        )
+        fixed = 0
+        with connection.chunked_cursor() as rows:
+            rows.execute(
+                f"SELECT rowno, {columns} FROM (SELECT *, convert_to({layout.col('certno')}, "
+                f"'UTF8') AS certno_bytes FROM {RAW} OFFSET 0) r "
+                f"WHERE ({layout.plain_sql(regions)}) IS NOT TRUE"
+            )
+            while batch := rows.fetchmany(5000):
+                fixes = [_verdict(checker, layout, record, result) for record in batch]
+                with cursor.copy(f"COPY {FIX} (rowno, status, {columns}) FROM STDIN") as copy:
+                    for fix in fixes:
+                        copy.write_row(fix)
+                fixed += len(fixes)
+        if fixed:
+            assignments = ", ".join(f"{n} = f.{n}" for n in ["status", *layout.columns])
+            cursor.execute(f"UPDATE {RAW} r SET {assignments} FROM {FIX} f WHERE r.rowno = f.rowno")
+
+
+def _verdict(checker, layout: _Layout, record, result) -> tuple:
+    """The checker's verdict on one raw row, as the row to write back over it."""
+    rowno = record[0]
+    row, errors = checker.check(["" if v is None else str(v) for v in record[1:]], rowno)
+    if row is None:
+        result.skipped += 1
+        return (rowno, IGNORED, *[None] * layout.width)
+    if errors:
+        if len(result.errors) < imp.MAX_ERRORS:
+            result.errors.extend(errors)
+        # Kept to find repeats and reversal targets; nothing else is read of an invalid row.
+        _rowno, status, setl_id, init_setl_id, reversal = row
+        cells = dict.fromkeys(range(layout.width))
+        staged = {"setl_id": setl_id, "init_setl_id": init_setl_id}
+        staged["refd_setl_flag"] = "1" if reversal else "0"
+    else:
+        status = imp.NEW
+        staged = dict(zip(imp._ALL_STAGE, row, strict=True))
+        staged["refd_setl_flag"] = "1" if staged["refd_setl_flag"] else "0"
+        staged["vali_flag"] = "1"
+        staged["setl_time"] += "+00:00"  # the checker gives UTC
+        cells = dict(enumerate(record[1:]))
+    for name, i in checker.index.items():
+        if name in staged:
+            value = staged[name]
+            cells[i] = value.isoformat() if isinstance(value, date) else value
+    return (rowno, status, *(cells[i] for i in range(layout.width)))

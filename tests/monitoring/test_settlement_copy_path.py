@@ -1,0 +1,156 @@
+"""The PostgreSQL COPY path of the settlement import decides every row as the streaming path does.
+
+Each case imports the same file twice, in two fresh states: once through `COPY` (the default on
+PostgreSQL for a CSV file) and once with the COPY path switched off, and compares the whole
+outcome: the §9.2 result, the errors word for word, and every stored column.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from monitoring_helpers import HEADER, certno, srow
+
+from monitoring import importing, pgcopy
+from monitoring.importing import settlement_import
+from monitoring.models import Settlement
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY path is PostgreSQL only"),
+]
+
+C1, C2, C3 = certno(1), certno(2), certno(3)
+STORED = [
+    f.attname for f in Settlement._meta.concrete_fields if f.attname not in ("id", "batch_id")
+]
+
+
+def outcome(path):
+    result = settlement_import(path=path)
+    stored = sorted(Settlement.objects.values_list(*STORED))
+    Settlement.objects.all().delete()
+    return result.as_dict(), stored
+
+
+def both_paths(path, monkeypatch):
+    """(outcome through COPY, outcome through the streaming path, whether COPY took it)."""
+    taken = []
+    real = pgcopy.load_csv
+
+    def spy(*args, **kwargs):
+        result = real(*args, **kwargs)
+        taken.append(result is not None)
+        return result
+
+    monkeypatch.setattr(pgcopy, "load_csv", spy)
+    copied = outcome(path)
+    monkeypatch.setattr(pgcopy, "load_csv", lambda *a, **k: None)
+    streamed = outcome(path)
+    return copied, streamed, taken == [True]
+
+
+# Rows in other accepted forms, or breaking one rule each, beside plain ones.
+IRREGULAR = [
+    {"setl_id": "  S9  "},
+    {"setl_id": "S9\u3000"},
+    {"psn_name": "\u00a0测试人"},
+    {"fixmedins_name": "医院\t"},
+    {"certno": C3.lower() if C3.endswith("X") else C3[:-1] + "x"},
+    {"begndate": "20230310", "enddate": "2023/03/10"},
+    {"setl_time": "2023-03-10T10:00:00+08:00"},
+    {"setl_time": "20230310100000"},
+    {"setl_time": "2023-03-10 10:00:00.5"},
+    {"setl_time": "2023-03-10 24:00:00"},
+    {"medfee_sumamt": "1000.000"},
+    {"medfee_sumamt": "1e3"},
+    {"medfee_sumamt": "1000.001", "psn_part_amt": "400.001"},
+    {"maf_pay": "NaN"},
+    {"maf_pay": "-1.00"},
+    {"hosp_part_amt": ""},
+    {"hifp_pay": "600.00"},
+    {"psn_part_amt": "400.01"},
+    {"certno": "150302197001011011"},
+    {"certno": "15030218000101101X"},
+    {"certno": "150302299901011012"},
+    {"enddate": "2023-02-30"},
+    {"begndate": "2023-03-11"},
+    {"insutype": " 390"},
+    {"insu_admdvs": "990000"},
+    {"refd_setl_flag": "2"},
+    {"vali_flag": "0", "certno": "garbage"},
+    {"vali_flag": " 1"},
+    {"setl_id": "S" * 41},
+    {"med_type": "14"},
+    {"med_type": "2101"},
+    {"psn_name": "O'Brien \\ 测试"},
+]
+
+
+@pytest.mark.parametrize(
+    "change", IRREGULAR, ids=lambda c: ",".join(f"{k}={v!r}" for k, v in c.items())
+)
+def test_an_irregular_row_is_decided_as_by_the_streaming_path(settlement_file, monkeypatch, change):
+    rows = [srow("S1", C1), srow("S9", C2, **change), srow("S3", C1, enddate="2023-04-01")]
+    copied, streamed, taken = both_paths(settlement_file(rows), monkeypatch)
+    assert taken
+    assert copied == streamed
+
+
+def test_plain_rows_reversals_and_repeats_come_out_the_same(settlement_file, monkeypatch):
+    rows = [
+        srow("S1", C1, "1234.56"),
+        srow("S2", C2, enddate="2024-01-02", med_type="14"),
+        srow("R1", C1, "1234.56", reversal_of="S1"),
+        srow("R2", C2, reversal_of="NOPE"),
+        srow("S2", C2),
+    ]
+    copied, streamed, taken = both_paths(settlement_file(rows), monkeypatch)
+    assert taken
+    assert copied == streamed
+    assert [e["row"] for e in copied[0]["errors"]] == [5, 6]
+
+
+def test_a_clean_file_is_stored_through_copy_with_china_time(settlement_file, monkeypatch):
+    rows = [srow("S1", C1, "0.10"), srow("S2", C2, hosp_part_amt="", enddate="2023-12-31")]
+    header = [h for h in HEADER if h != "vali_flag"]
+    copied, streamed, taken = both_paths(settlement_file(rows, header=header), monkeypatch)
+    assert taken
+    assert copied == streamed
+    assert copied[0]["imported"] == 2
+    settlement_import(path=settlement_file(rows, header=header))
+    s1 = Settlement.objects.get(setl_id="S1")
+    assert s1.psn_part_amt == Decimal("0.10")
+    assert s1.setl_time.isoformat() == "2023-03-10T02:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda text: text + "S8,short\n", id="a row with fewer cells"),
+        pytest.param(lambda text: text.replace(",1000.00,", ",abc,", 1), id="text in an amount"),
+        pytest.param(lambda text: text.replace("\n", "\n\n", 1), id="a blank line"),
+        pytest.param(lambda text: text + "\\.\n", id="an end-of-data marker line"),
+    ],
+)
+def test_a_file_the_server_cannot_take_falls_back_to_the_streaming_path(
+    settlement_file, monkeypatch, damage
+):
+    path = settlement_file([srow("S1", C1), srow("S2", C2)])
+    with open(path, encoding="utf-8") as f:
+        text = damage(f.read())
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    copied, streamed, taken = both_paths(path, monkeypatch)
+    assert not taken
+    assert copied == streamed
+
+
+def test_the_staging_tables_are_gone_after_an_import(settlement_file):
+    settlement_import(path=settlement_file([srow("S1", C1, maf_pay="-1")]))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relname LIKE %s AND relpersistence = 't'",
+            [importing.STAGE + "%"],
+        )
+        assert cursor.fetchall() == []
