@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from monitoring_helpers import HEADER, certno, srow
 
 from monitoring import importing, pgcopy
@@ -26,6 +28,9 @@ STORED = [
 ]
 
 
+REAL_LOAD_CSV = pgcopy.load_csv
+
+
 def outcome(path):
     result = settlement_import(path=path)
     stored = sorted(Settlement.objects.values_list(*STORED))
@@ -36,7 +41,7 @@ def outcome(path):
 def both_paths(path, monkeypatch):
     """(outcome through COPY, outcome through the streaming path, whether COPY took it)."""
     taken = []
-    real = pgcopy.load_csv
+    real = REAL_LOAD_CSV
 
     def spy(*args, **kwargs):
         result = real(*args, **kwargs)
@@ -154,3 +159,35 @@ def test_the_staging_tables_are_gone_after_an_import(settlement_file):
             [importing.STAGE + "%"],
         )
         assert cursor.fetchall() == []
+
+
+# Values each field may take in the property below: plain ones and every odd form above.
+POOL: dict[str, list[str]] = {}
+for change in IRREGULAR:
+    for key, value in change.items():
+        POOL.setdefault(key, []).append(value)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from(sorted(POOL)), st.none(), max_size=3),
+        min_size=1,
+        max_size=4,
+    ),
+    st.data(),
+)
+def test_any_mix_of_odd_values_is_decided_as_by_the_streaming_path(
+    settlement_file, monkeypatch, shapes, data
+):
+    rows = []
+    for n, shape in enumerate(shapes):
+        change = {key: data.draw(st.sampled_from(POOL[key])) for key in shape}
+        rows.append(srow(f"S{n % 3}", (C1, C2, C3)[n % 3], **change))
+    copied, streamed, taken = both_paths(settlement_file(rows), monkeypatch)
+    assert taken
+    assert copied == streamed
