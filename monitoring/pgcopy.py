@@ -71,6 +71,15 @@ class _Layout:
         i = self.index.get(name)
         return default if i is None else f"c{i}"
 
+    def amounts(self) -> dict[str, str]:
+        """Each amount as SQL; an empty or absent `hosp_part_amt` is 0 (§9.2)."""
+        amounts = {name: self.col(name, "0::numeric") for name in imp.AMOUNTS}
+        amounts["hosp_part_amt"] = f"COALESCE({self.col('hosp_part_amt', 'NULL')}, 0::numeric)"
+        return amounts
+
+    def column_defs(self) -> str:
+        return ", ".join(f"{n} {t}" for n, t in zip(self.columns, self.types, strict=True))
+
     def view_sql(self) -> str:
         """The staging table's columns, typed, over the raw table."""
         c = self.col
@@ -99,11 +108,10 @@ class _Layout:
             "fixmedins_code": c("fixmedins_code"),
             "fixmedins_name": c("fixmedins_name"),
             "insu_admdvs": c("insu_admdvs"),
-            **{name: c(name, "0::numeric") for name in imp.AMOUNTS},
+            **self.amounts(),
             "refd_setl_flag": f"{c('refd_setl_flag')} = '1'",
             "init_setl_id": c("init_setl_id"),
         }
-        fields["hosp_part_amt"] = f"COALESCE({c('hosp_part_amt', 'NULL')}, 0::numeric)"
         select = ", ".join(f"{sql} AS {name}" for name, sql in fields.items())
         return f"CREATE TEMP VIEW {imp.STAGE} AS SELECT rowno, status, {select} FROM {RAW}"
 
@@ -162,8 +170,7 @@ class _Layout:
         # Amounts: all given (`hosp_part_amt` may be empty: 0), at most two decimals as
         # written (the checker also takes `1.500`), within numeric(14,2), all ≥ 0, or all ≤ 0
         # on a reversal; NaN and infinities fail the bounds.
-        amounts = {name: c(name, "0::numeric") for name in imp.AMOUNTS}
-        amounts["hosp_part_amt"] = f"COALESCE({c('hosp_part_amt', 'NULL')}, 0::numeric)"
+        amounts = self.amounts()
         listed = ", ".join(amounts.values())
         rules += [
             f"num_nulls({listed}) = 0",
@@ -226,9 +233,7 @@ def _copy(cursor, path: str, skip: int, layout: _Layout, encoding: str, source, 
     columns = ", ".join(layout.columns)
     cursor.execute(
         f"CREATE TEMP TABLE {RAW} (rowno integer GENERATED ALWAYS AS IDENTITY (START 2), "
-        f"status smallint NOT NULL DEFAULT {imp.NEW}, "
-        + ", ".join(f"{n} {t}" for n, t in zip(layout.columns, layout.types, strict=True))
-        + ")"
+        f"status smallint NOT NULL DEFAULT {imp.NEW}, " + layout.column_defs() + ")"
     )
     text = ", ".join(n for n, t in zip(layout.columns, layout.types, strict=True) if t == "text")
     sql = (
@@ -309,7 +314,7 @@ def _settle_irregular(cursor, checker, layout: _Layout, regions, result) -> None
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(
             f"CREATE TEMP TABLE {FIX} (rowno integer, status smallint, "
-            + ", ".join(f"{n} {t}" for n, t in zip(layout.columns, layout.types, strict=True))
+            + layout.column_defs()
             + ")"
         )
         fixed = 0

@@ -159,6 +159,19 @@ def _identity_touched_person_ids(state: HighCostScanState, reference: date) -> s
     return ids
 
 
+def _touched(year, touched_after, touched_certnos) -> tuple[str, list]:
+    """SQL condition on `certno` for an incremental run: persons with settlements after the
+    watermark, or otherwise touched; ("", []) for a full run."""
+    if touched_after is None:
+        return "", []
+    parts = ["certno IN (SELECT certno FROM monitoring_settlement WHERE id > %s AND year = %s)"]
+    params: list = [touched_after, year]
+    if touched_certnos:
+        parts.append(f"certno IN ({', '.join(['%s'] * len(touched_certnos))})")
+        params += sorted(touched_certnos)
+    return "(" + " OR ".join(parts) + ")", params
+
+
 def _burden_sql(
     ctx, *, year, period_end, floor, pr_floor, reference, touched_after, touched_certnos
 ):
@@ -170,17 +183,8 @@ def _burden_sql(
     """
     where = ["year = %s", "enddate <= %s"]
     params: list = [year, period_end]
-    touched_clause, touched_params = "", []
-    if touched_after is not None:
-        # Incremental: only persons with new rows since the watermark or otherwise touched.
-        touched = [
-            "certno IN (SELECT certno FROM monitoring_settlement WHERE id > %s AND year = %s)"
-        ]
-        touched_params = [touched_after, year]
-        if touched_certnos:
-            touched.append(f"certno IN ({', '.join(['%s'] * len(touched_certnos))})")
-            touched_params += sorted(touched_certnos)
-        touched_clause = "(" + " OR ".join(touched) + ")"
+    touched_clause, touched_params = _touched(year, touched_after, touched_certnos)
+    if touched_clause:
         where.append(touched_clause)
         params += touched_params
     rows = (
@@ -295,14 +299,7 @@ def area_rows_read(
     settlements and bills, up to `period_end`, of the persons whose region is in the subtree
     `prefix` — the registered region, else the settlements' `insu_admdvs` (§7). An incremental
     run counts only the persons it re-read."""
-    touched, touched_params = "", []
-    if touched_after is not None:
-        parts = ["certno IN (SELECT certno FROM monitoring_settlement WHERE id > %s AND year = %s)"]
-        touched_params = [touched_after, year]
-        if touched_certnos:
-            parts.append(f"certno IN ({', '.join(['%s'] * len(touched_certnos))})")
-            touched_params += sorted(touched_certnos)
-        touched = "(" + " OR ".join(parts) + ")"
+    touched, touched_params = _touched(year, touched_after, touched_certnos)
     where = ["year = %s", "enddate <= %s", *([touched] if touched else [])]
     rows = (
         "SELECT certno, insu_admdvs AS admdvs FROM monitoring_settlement "
