@@ -127,6 +127,11 @@ class ImportResult:
     applied: bool = False
     batch_id: int | None = None
     seconds: float = 0.0
+    # Not part of the §9.2 output: rows with `vali_flag = 0` (counted as skipped), rows the
+    # COPY path handed to the row checker, and the checker of the file's header.
+    ignored: int = 0
+    irregular: int = 0
+    checker: _RowChecker | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
         """The §9.2 JSON object."""
@@ -910,9 +915,27 @@ def settlement_import(
     Idempotent by `setl_id`: rows already imported with the same values are skipped. The new
     rows carry `batch_id` (the import batch), the watermark of incremental high-cost scans.
     """
+    from . import pgcopy
+
     started = time.monotonic()
     source = _Source(path)
     regions = set(Region.objects.values_list("code", flat=True))
+    result = None
+    if not dry_run:
+        # A large CSV on PostgreSQL: checked on a second connection while this one writes.
+        result = pgcopy.import_overlapped(
+            source, regions, path=path, by=by, batch_id=batch_id, progress=progress
+        )
+    if result is None:
+        result = _import(
+            source, regions, path=path, by=by, dry_run=dry_run, batch_id=batch_id, progress=progress
+        )
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _import(source, regions, *, path, by, dry_run, batch_id, progress) -> ImportResult:
+    """Stage, check, then (unless dry_run or any row has an error) merge, in that order."""
     result = ImportResult(batch_id=batch_id)
     try:
         from . import pgcopy
@@ -927,33 +950,42 @@ def settlement_import(
                     raise ImportFileError(_("无法识别文件编码（应为 UTF-8 或 GB18030）")) from None
         if copied is not None:
             result = copied
-        checker = result._checker  # type: ignore[attr-defined]
         if progress:
             progress("checking", source.total, source.total)
         with transaction.atomic(), connection.cursor() as cursor:
-            if _vendor() == "postgresql":
-                # One import at a time decides what is new; readers are not blocked.
-                cursor.execute("LOCK TABLE monitoring_settlement IN SHARE ROW EXCLUSIVE MODE")
-            _sql_checks(cursor, checker, result.errors, recheck=copied is None)
-            cursor.execute(f"SELECT status, COUNT(*) FROM {STAGE} GROUP BY status")
-            counts = dict(cursor.fetchall())
-            result.imported = counts.get(NEW, 0)
-            result.skipped += counts.get(SAME, 0)
-            result.errors.sort(key=lambda e: (e.row, FIELD_ORDER.get(e.field, 99)))
-            result.error_count = len(result.errors)
-            del result.errors[MAX_ERRORS:]
+            check_file(cursor, result, recheck=copied is None)
             if not result.errors and not dry_run:
-                if progress:
-                    progress("writing", source.total, source.total)
-                if batch_id is None and result.imported:
-                    batch_id = _command_batch(path, by, result)
-                    result.batch_id = batch_id
-                result.imported = _merge(cursor, batch_id)
-                result.applied = True
+                apply_file(cursor, result, path=path, by=by, progress=progress, total=source.total)
     finally:
         _drop_stage()
-    result.seconds = time.monotonic() - started
     return result
+
+
+def check_file(cursor, result: ImportResult, *, recheck: bool, lock: bool = True) -> dict:
+    """The file-wide checks of the staged rows, under the import lock; `result` gets the counts
+    and the errors, in file order. Returns the staged rows counted by status."""
+    if lock and _vendor() == "postgresql":
+        # One import at a time decides what is new; readers are not blocked.
+        cursor.execute("LOCK TABLE monitoring_settlement IN SHARE ROW EXCLUSIVE MODE")
+    _sql_checks(cursor, result.checker, result.errors, recheck=recheck)
+    cursor.execute(f"SELECT status, COUNT(*) FROM {STAGE} GROUP BY status")
+    counts = dict(cursor.fetchall())
+    result.imported = counts.get(NEW, 0)
+    result.skipped = result.ignored + counts.get(SAME, 0)
+    result.errors.sort(key=lambda e: (e.row, FIELD_ORDER.get(e.field, 99)))
+    result.error_count = len(result.errors)
+    del result.errors[MAX_ERRORS:]
+    return counts
+
+
+def apply_file(cursor, result: ImportResult, *, path, by, progress, total: int) -> None:
+    """Merge the checked new rows (in the transaction of `check_file`)."""
+    if progress:
+        progress("writing", total, total)
+    if result.batch_id is None and result.imported:
+        result.batch_id = _command_batch(path, by, result)
+    result.imported = _merge(cursor, result.batch_id)
+    result.applied = True
 
 
 def _command_batch(path, by, result: ImportResult) -> int:
@@ -1003,7 +1035,7 @@ def _load(source: _Source, regions, encoding, progress, batch_id) -> ImportResul
                 continue
             row, row_errors = checker.check(values, rowno)
             if row is None:
-                result.skipped += 1  # vali_flag 0: counted, changes nothing
+                result.ignored += 1  # vali_flag 0: counted as skipped, changes nothing
                 continue
             if row_errors and len(errors) < MAX_ERRORS:
                 errors.extend(row_errors)
@@ -1011,5 +1043,5 @@ def _load(source: _Source, regions, encoding, progress, batch_id) -> ImportResul
             if progress and result.rows % CHUNK == 0:
                 progress("reading", source.position, source.total)
         writer.flush()
-    result._checker = checker  # type: ignore[attr-defined]
+    result.checker = checker
     return result

@@ -14,14 +14,21 @@ non-number in an amount column, bytes that are neither UTF-8 nor GB18030, an end
 marker line …), `load_csv` returns None and the caller runs the streaming path, which reports
 those rows one by one. The fast path never decides a row differently from the checker: it only
 admits rows whose values the checker would take unchanged.
+
+A large file is checked and written at once (`import_overlapped`): a second connection runs
+all of the above while this one COPYs the file again and inserts it as written, uncommitted.
+The insert is committed only when the checks find the file pristine (every row new, in plain
+form, without an error), where it is exactly what checking first would have written; any other
+file ends as checking first ends it.
 """
 
 from __future__ import annotations
 
 import csv
+import threading
 from datetime import date
 
-from django.db import DataError, connection, transaction
+from django.db import DatabaseError, DataError, connection, connections, transaction
 
 from core import idnumber
 
@@ -262,6 +269,27 @@ def _copy(cursor, path: str, skip: int, layout: _Layout, encoding: str, source, 
         progress("reading", source.position, source.total)
 
 
+def _stage_raw(source, first: bytes, layout: _Layout, encoding: str, progress) -> bool:
+    """COPY the file into the raw table; False when the server refuses it."""
+    import psycopg
+
+    for server_encoding in dict.fromkeys([encoding, "GB18030"]):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                drop(cursor)
+                _copy(cursor, source.path, len(first), layout, server_encoding, source, progress)
+            return True
+        except (DataError, psycopg.errors.DataError) as exc:
+            # (COPY's errors arrive as psycopg's own.) Bytes that are not this encoding: try
+            # GB18030; any other refusal: the streaming path.
+            code = getattr(exc, "sqlstate", None) or getattr(exc.__cause__, "sqlstate", None)
+            if code not in ("22021", "22P05"):
+                return False
+        except _Unsupported:
+            return False
+    return False
+
+
 def load_csv(source, regions: set[str], progress, batch_id) -> imp.ImportResult | None:
     """Stage a CSV extract through COPY (PostgreSQL). None: use the streaming path."""
     if connection.vendor != "postgresql" or source.is_xlsx:
@@ -272,23 +300,7 @@ def load_csv(source, regions: set[str], progress, batch_id) -> imp.ImportResult 
     first, header, encoding = found
     checker = imp._RowChecker(imp._header_map(header), regions)
     layout = _Layout(header, checker)
-    import psycopg
-
-    for server_encoding in dict.fromkeys([encoding, "GB18030"]):
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                drop(cursor)
-                _copy(cursor, source.path, len(first), layout, server_encoding, source, progress)
-            break
-        except (DataError, psycopg.errors.DataError) as exc:
-            # (COPY's errors arrive as psycopg's own.) Bytes that are not this encoding: try
-            # GB18030; any other refusal: the streaming path.
-            code = getattr(exc, "sqlstate", None) or getattr(exc.__cause__, "sqlstate", None)
-            if code not in ("22021", "22P05"):
-                return None
-        except _Unsupported:
-            return None
-    else:
+    if not _stage_raw(source, first, layout, encoding, progress):
         return None
 
     result = imp.ImportResult(batch_id=batch_id)
@@ -300,7 +312,7 @@ def load_csv(source, regions: set[str], progress, batch_id) -> imp.ImportResult 
         cursor.execute(f"CREATE INDEX ON {RAW} ({layout.col('setl_id')})")
         cursor.execute(f"ANALYZE {RAW}")
         cursor.execute(layout.view_sql())
-    result._checker = checker  # type: ignore[attr-defined]
+    result.checker = checker
     return result
 
 
@@ -331,6 +343,7 @@ def _settle_irregular(cursor, checker, layout: _Layout, regions, result) -> None
                         copy.write_row(fix)
                 fixed += len(fixes)
         if fixed:
+            result.irregular = fixed
             assignments = ", ".join(f"{n} = f.{n}" for n in ["status", *layout.columns])
             cursor.execute(f"UPDATE {RAW} r SET {assignments} FROM {FIX} f WHERE r.rowno = f.rowno")
 
@@ -340,7 +353,7 @@ def _verdict(checker, layout: _Layout, record, result) -> tuple:
     rowno = record[0]
     row, errors = checker.check(["" if v is None else str(v) for v in record[1:]], rowno)
     if row is None:
-        result.skipped += 1
+        result.ignored += 1
         return (rowno, IGNORED, *[None] * layout.width)
     if errors:
         if len(result.errors) < imp.MAX_ERRORS:
@@ -362,3 +375,160 @@ def _verdict(checker, layout: _Layout, record, result) -> tuple:
             value = staged[name]
             cells[i] = value.isoformat() if isinstance(value, date) else value
     return (rowno, status, *(cells[i] for i in range(layout.width)))
+
+
+# --- Checking and writing at once ----------------------------------------------------------
+
+# Below this size a file is checked, then written, on one connection: the second connection
+# and the second COPY are not worth it.
+OVERLAP_MIN_BYTES = 8 << 20
+
+
+class _Rollback(Exception):
+    """The optimistic write is not the file's import: undo it."""
+
+
+class _Checks(threading.Thread):
+    """The checks of a file on a connection of their own (Django's connections are per thread),
+    while the calling thread writes the file optimistically.
+
+    The protocol, by events: the writer takes the import lock (`locked`); the file-wide checks
+    here start only then, so they see the table the writer sees. The verdict (`checked`) says
+    whether the file is *pristine*: every row new, in plain form, without an error — then the
+    optimistic write is exactly what checking first and writing after would have written, and
+    the writer commits it. Otherwise the writer rolls back (`decided`), and the result here is
+    the import's: its errors when it has any, else its own merge of the rows it canonicalised
+    or set apart, under the lock taken again and with the database checks run again.
+    """
+
+    def __init__(self, source, regions, *, path, by, batch_id, progress):
+        super().__init__(name="settlement-import-checks", daemon=True)
+        self.source, self.regions = source, regions
+        self.path, self.by, self.batch_id, self.progress = path, by, batch_id, progress
+        self.locked = threading.Event()
+        self.checked = threading.Event()
+        self.decided = threading.Event()
+        self.committed = False
+        self.abandoned = False
+        self.result: imp.ImportResult | None = None
+        self.pristine = False
+        self.error: BaseException | None = None
+
+    def run(self):
+        try:
+            self._check()
+        except BaseException as exc:  # handed to the writer, which raises it
+            self.error = exc
+        finally:
+            self.checked.set()
+            imp._drop_stage()
+            connections.close_all()  # this thread's connections only
+
+    def _check(self):
+        source = self.source
+        result = load_csv(source, self.regions, self.progress, self.batch_id)
+        if result is None:  # the server refuses the file: the streaming path decides
+            return
+        self.locked.wait()
+        if self.progress:
+            self.progress("checking", source.total, source.total)
+        with transaction.atomic(), connection.cursor() as cursor:
+            counts = imp.check_file(cursor, result, recheck=False, lock=False)
+        self.result = result
+        self.pristine = (
+            not result.errors
+            and not result.irregular
+            and not result.ignored
+            and set(counts) <= {imp.NEW}
+        )
+        self.checked.set()
+        self.decided.wait()
+        if self.committed or self.abandoned or result.errors:
+            return
+        # Not pristine, and the writer rolled back: apply the file as checked here. The lock
+        # was released in between, so the database checks run again under it.
+        result.errors.clear()
+        with transaction.atomic(), connection.cursor() as cursor:
+            imp.check_file(cursor, result, recheck=False)
+            if not result.errors:
+                imp.apply_file(
+                    cursor,
+                    result,
+                    path=self.path,
+                    by=self.by,
+                    progress=self.progress,
+                    total=source.total,
+                )
+
+
+def import_overlapped(source, regions, *, path, by, batch_id, progress):
+    """Import a large CSV on PostgreSQL with the checks and the write overlapped: a second
+    connection checks the file (`_Checks`) while this one COPYs it and inserts it, optimistically
+    and uncommitted, then commits only what the checks find pristine. None: not for this file
+    (xlsx, small, a header the server cannot take, inside a caller's transaction, or a file the
+    server refuses) — the one-connection path imports it."""
+    if (
+        connection.vendor != "postgresql"
+        or source.is_xlsx
+        or connection.in_atomic_block
+        or source.size < OVERLAP_MIN_BYTES
+    ):
+        return None
+    found = _read_header(source.path)
+    if found is None:
+        return None
+    first, header, encoding = found
+    checker = imp._RowChecker(imp._header_map(header), regions)  # a bad header fails here
+    layout = _Layout(header, checker)
+    checks = _Checks(source, regions, path=path, by=by, batch_id=batch_id, progress=progress)
+    checks.start()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE monitoring_settlement IN SHARE ROW EXCLUSIVE MODE")
+                checks.locked.set()
+                batch = (
+                    batch_id
+                    if batch_id is not None
+                    else imp._command_batch(path, by, imp.ImportResult())
+                )
+                written = _write(cursor, imp._Source(source.path), first, layout, encoding, batch)
+            checks.checked.wait()
+            result = checks.result
+            if checks.error or result is None or not checks.pristine or written != result.imported:
+                raise _Rollback
+            result.applied = True
+            result.batch_id = batch
+            if batch_id is None:
+                from .models import SettlementImport
+
+                SettlementImport.objects.filter(pk=batch).update(
+                    rows=result.rows, imported=result.imported, skipped=result.skipped
+                )
+        checks.committed = True
+    except _Rollback:
+        pass
+    except BaseException:
+        checks.abandoned = True
+        raise
+    finally:
+        checks.locked.set()  # it never waits on a writer that has failed
+        checks.decided.set()
+        checks.join()
+        imp._drop_stage()
+    if checks.error:
+        raise checks.error
+    return checks.result
+
+
+def _write(cursor, source, first: bytes, layout: _Layout, encoding: str, batch_id) -> int | None:
+    """COPY the file and insert every row as it is written (a savepoint; the caller's
+    transaction decides). None: the server refused a value — the checks will say which."""
+    if not _stage_raw(source, first, layout, encoding, None):
+        return None
+    try:
+        with transaction.atomic():
+            cursor.execute(layout.view_sql())
+            return imp._merge(cursor, batch_id)
+    except DatabaseError:
+        return None
