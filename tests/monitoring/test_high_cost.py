@@ -149,10 +149,20 @@ def test_a_rerun_updates_the_burden_of_an_open_alert(import_rows):
     p = person(1)
     import_rows([srow("S1", p.id_number, "30000")])
     scan()
+    first = Alert.objects.get()
     import_rows([srow("S2", p.id_number, "1000")])
     run = scan()
     assert counts(run) == (0, 1, 0)
-    assert Alert.objects.get().burden == Decimal("31000.00")
+    alert = Alert.objects.get()
+    assert alert.burden == Decimal("31000.00")
+    assert alert.last_run_id == run.pk and alert.updated_at > first.updated_at
+    assert alert.evidence != first.evidence  # the settlements behind the new burden
+    # The update is in the alert's history, as a change of the burden.
+    assert [h.burden for h in alert.history.order_by("history_date")] == [
+        Decimal("30000.00"),
+        Decimal("31000.00"),
+    ]
+    assert alert.history.latest("history_date").history_type == "~"
 
 
 def test_a_reversal_bringing_the_burden_to_the_line_closes_the_alert(import_rows):
