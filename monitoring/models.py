@@ -165,6 +165,14 @@ class Settlement(models.Model):
                 include=["psn_part_amt", "enddate"],
                 name="settlement_year_certno_cover",
             ),
+            # The monthly checks net each settlement with its reversals, found by the
+            # settlement they name. Reversals are few, so only their rows are indexed: the
+            # lookup stops scanning the whole table and the import pays nothing for the rest.
+            models.Index(
+                fields=["init_setl_id"],
+                condition=models.Q(refd_setl_flag=True),
+                name="settlement_reversal_target",
+            ),
         ]
 
     def __str__(self):

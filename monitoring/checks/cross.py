@@ -281,6 +281,13 @@ def covers(identity, visit_type: str, begndate: date, enddate: date) -> bool:
     return identity.start <= enddate and (end is None or enddate <= coverage_end_of(end))
 
 
+def reversals_of(setl_ids):
+    """The reversal rows naming these settlements, by the partial index of reversals."""
+    return Settlement.objects.filter(refd_setl_flag=True, init_setl_id__in=setl_ids).values(
+        "init_setl_id", "maf_pay", "medfee_sumamt", "psn_part_amt"
+    )
+
+
 def _standing_settlements(ctx: CheckContext, **filters):
     """Original (non-reversal) settlements of the period with their net amounts after reversals,
     for persons of the area (their Person region, else insu_admdvs)."""
@@ -293,9 +300,7 @@ def _standing_settlements(ctx: CheckContext, **filters):
     reversals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     ids = [s.setl_id for s in originals]
     for start in range(0, len(ids), CHUNK):
-        for r in Settlement.objects.filter(
-            refd_setl_flag=True, init_setl_id__in=ids[start : start + CHUNK]
-        ).values("init_setl_id", "maf_pay", "medfee_sumamt", "psn_part_amt"):
+        for r in reversals_of(ids[start : start + CHUNK]):
             net = reversals[r["init_setl_id"]]
             net["maf_pay"] += r["maf_pay"]
             net["medfee_sumamt"] += r["medfee_sumamt"]

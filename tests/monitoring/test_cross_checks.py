@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from factories import IdentityFactory, PersonFactory
 from monitoring_helpers import certno, srow
 
@@ -11,7 +12,7 @@ from beneficiaries.models import Enrollment, RosterBatch, Subsidy, SubsidyBatch
 from core.choices import Category, Department
 from core.models import Region
 from monitoring.checks import check_run
-from monitoring.checks.cross import covers
+from monitoring.checks.cross import covers, reversals_of
 from monitoring.models import Alert
 
 pytestmark = pytest.mark.django_db
@@ -183,6 +184,30 @@ def test_a_reversed_assistance_is_not_an_overpayment(import_rows):
     )
     run("benefit_after_coverage")
     assert alerts("benefit_after_coverage") == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="query plans of PostgreSQL")
+def test_reversals_are_found_through_the_partial_index_of_reversal_rows(import_rows):
+    """The monthly checks net each settlement with its reversals; on a table of tens of
+    millions the lookup must not scan it (it is indexed for reversal rows only)."""
+    p = person(1)
+    maf = {"maf_pay": "300.00", "hifp_pay": "200.00", "fund_pay_sumamt": "600.00"}
+    negated = {k: f"-{v}" for k, v in maf.items()}
+    import_rows(
+        [
+            srow("S1", p.id_number, **maf),
+            srow("S2", p.id_number),
+            srow("R1", p.id_number, reversal_of="S1", **negated),
+        ]
+    )
+    found = reversals_of(["S1", "S2"])
+    assert [(r["init_setl_id"], r["maf_pay"]) for r in found] == [("S1", Decimal("-300.00"))]
+    with connection.cursor() as cursor:
+        # A tiny table would be scanned anyway: ask whether the index can serve the query.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        plan = found.explain()
+    assert "settlement_reversal_target" in plan
 
 
 def test_a_beneficiarys_inpatient_settlement_without_assistance_is_a_missed_reimbursement(
