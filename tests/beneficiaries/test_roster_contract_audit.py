@@ -1,6 +1,5 @@
 """`import_roster` against DOMAIN §9.1, word for word: cases found by a conformance audit."""
 
-import csv
 import io
 import json
 from datetime import date
@@ -8,21 +7,12 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from roster_helpers import csv_bytes
 
 from beneficiaries.models import Identity, Person, RosterBatch
 from core import idnumber
 
 pytestmark = pytest.mark.django_db
-
-HEADER = [
-    "姓名",
-    "公民身份号码",
-    "救助对象类别",
-    "认定日期",
-    "终止日期",
-    "行政区划代码",
-    "联系电话",
-]
 
 
 def number_ending_in_x() -> str:
@@ -31,14 +21,6 @@ def number_ending_in_x() -> str:
         if candidate.endswith("X"):
             return candidate
     raise AssertionError("no ID number ending in X")
-
-
-def csv_bytes(rows, header=HEADER) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
 
 
 def command(tmp_path, data, *extra, as_of="2023-07-01"):
@@ -58,7 +40,7 @@ def command(tmp_path, data, *extra, as_of="2023-07-01"):
 @pytest.mark.parametrize("as_of", ["2023-W26-6", "20230701", "2023/07/01", "2023-02-30", "x"])
 def test_as_of_other_than_yyyy_mm_dd_exits_2_with_nothing_on_stdout(tmp_path, as_of):
     # date.fromisoformat alone would take the ISO week date and the compact form.
-    code, out = command(tmp_path, csv_bytes([]), as_of=as_of)
+    code, out = command(tmp_path, csv_bytes([], encoding="utf-8"), as_of=as_of)
     assert (code, out) == (2, "")
     assert not RosterBatch.objects.exists()
 
@@ -66,7 +48,7 @@ def test_as_of_other_than_yyyy_mm_dd_exits_2_with_nothing_on_stdout(tmp_path, as
 def test_lowercase_x_is_stored_upper_case(tmp_path):
     upper = number_ending_in_x()
     rows = [["赵六", upper.lower(), "易返贫致贫人口", "2023-01-05", "", "150302", ""]]
-    code, out = command(tmp_path, csv_bytes(rows))
+    code, out = command(tmp_path, csv_bytes(rows, encoding="utf-8"))
     assert code == 0 and json.loads(out)["new"] == 1
     assert Person.objects.get().id_number == upper
 
@@ -77,7 +59,7 @@ def test_dry_run_with_a_row_error_exits_1_and_writes_nothing(tmp_path):
         ["张三", good, "特困人员", "2023-01-01", "", "150302", ""],
         ["", good[:17], "x", "", ""],
     ]
-    code, out = command(tmp_path, csv_bytes(rows), "--dry-run")
+    code, out = command(tmp_path, csv_bytes(rows, encoding="utf-8"), "--dry-run")
     result = json.loads(out)
     assert code == 1
     assert set(result) == {"rows", "new", "changed", "terminated", "unchanged", "errors", "applied"}

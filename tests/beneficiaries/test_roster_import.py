@@ -1,6 +1,5 @@
 """Department rosters (DOMAIN §9.1): reading, planning, applying, and the command contract."""
 
-import csv
 import io
 import json
 from datetime import date, datetime
@@ -9,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import Workbook
+from roster_helpers import HEADER, csv_bytes
 
 from beneficiaries.models import Identity, Person, RosterBatch, RosterLine
 from beneficiaries.roster import RosterFileError, read_roster, roster_import, roster_preview
@@ -19,28 +19,11 @@ from tests.factories import PersonFactory
 
 pytestmark = pytest.mark.django_db
 
-HEADER = [
-    "姓名",
-    "公民身份号码",
-    "救助对象类别",
-    "认定日期",
-    "终止日期",
-    "行政区划代码",
-    "联系电话",
-]
 AS_OF = date(2023, 7, 1)
 
 
 def number(seq: int, born=date(1970, 1, 1)) -> str:
     return idnumber.make("150302", born, seq)
-
-
-def csv_bytes(rows, header=HEADER, encoding="utf-8-sig") -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().encode(encoding)
 
 
 def row(
