@@ -101,12 +101,22 @@ def read_table(file_or_path, filename: str) -> tuple[list[str], Iterator[tuple[i
     return headers, generate()
 
 
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Exactly YYYY-MM-DD in ASCII digits: `date.fromisoformat` alone also takes 20230701 and ISO
+# week dates such as 2023-W10-1.
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _DATE_FORMATS = [
     (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$"), "%Y-%m-%d"),
     (re.compile(r"^\d{4}/\d{1,2}/\d{1,2}$"), "%Y/%m/%d"),
     (re.compile(r"^\d{8}$"), "%Y%m%d"),
 ]
+
+
+def parse_iso_date(text: str) -> date:
+    """A date written exactly `YYYY-MM-DD` (the command contracts of DOMAIN §9); raises
+    ValueError for anything else."""
+    if not ISO_DATE.fullmatch(text):
+        raise ValueError(text)
+    return date.fromisoformat(text)
 
 
 def parse_date(value) -> date | None:
@@ -119,7 +129,7 @@ def parse_date(value) -> date | None:
     if isinstance(value, date):
         return value
     text = str(value).strip()
-    if len(text) == 10 and _ISO.match(text):  # the common case, fast
+    if ISO_DATE.fullmatch(text):  # the common case, fast
         return date.fromisoformat(text)
     if isinstance(value, int | float) and not isinstance(value, bool):
         text = str(int(value)) if float(value).is_integer() else text

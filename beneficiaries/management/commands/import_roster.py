@@ -5,9 +5,7 @@ JSON still printed), 2 = unusable arguments or file (message on stderr, nothing 
 """
 
 import json
-import re
 import sys
-from datetime import date
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -16,9 +14,7 @@ from django.utils import translation
 from beneficiaries.roster import RosterFileError, roster_import
 from core.choices import Department
 from core.models import Region
-
-# Exactly YYYY-MM-DD: date.fromisoformat alone also takes 20230701 and week dates (2023-W26-6).
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+from core.tabular import parse_iso_date
 
 
 def _fail(message: str):
@@ -38,9 +34,7 @@ class Command(BaseCommand):
     def handle(self, *args, file, department, region, as_of, dry_run, **options):
         translation.activate("zh-hans")
         try:
-            if not ISO_DATE.fullmatch(as_of):
-                raise ValueError(as_of)
-            as_of_date = date.fromisoformat(as_of)
+            as_of_date = parse_iso_date(as_of)
         except ValueError:
             raise _fail(f"--as-of must be a date YYYY-MM-DD, got {as_of!r}") from None
         area = Region.objects.filter(code=region).first()

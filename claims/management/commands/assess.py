@@ -7,7 +7,6 @@ part of the input) and the field; nothing is written to stdout.
 """
 
 import json
-import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -27,6 +26,7 @@ from claims.engine import (
     assess_bills,
     money,
 )
+from core.tabular import parse_iso_date
 
 # "Today" for the future-date check is the real date where the bills are: Wuhai.
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
@@ -34,8 +34,6 @@ AMOUNT_LIMIT = Decimal("1000000000000")  # DecimalField(max_digits=14, decimal_p
 BILL_FLAGS = ("designated", "in_coordination_area", "in_region", "referred")
 BILL_AMOUNTS = ("total_cost", "policy_range_cost", "basic_insurance_paid", "critical_illness_paid")
 MISSING = object()
-# Exactly YYYY-MM-DD: date.fromisoformat alone also takes ISO week dates such as 2023-W10-1.
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 class InputError(Exception):
@@ -275,9 +273,9 @@ def _date(value, where: str, field: str, optional: bool = False) -> date | None:
     if value is None and optional:
         return None
     try:
-        if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+        if not isinstance(value, str):
             raise ValueError
-        return date.fromisoformat(value)
+        return parse_iso_date(value)
     except ValueError:
         raise InputError(
             where, field, _("不是有效的日期（YYYY-MM-DD）：%(value)s。") % {"value": value}
