@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -337,9 +337,17 @@ def simulate_chunk(
 # --- The whole run --------------------------------------------------------------------------
 
 
-def simulation_run(*, area_code: str, year: int, draft: engine.Policy, today: date) -> dict:
+def simulation_run(
+    *,
+    area_code: str,
+    year: int,
+    draft: engine.Policy,
+    today: date,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> dict:
     """Simulate `year` of the area under the policy in force and `draft`; the §12 result.
 
+    `on_chunk(done, total)` is called before the first chunk and after each one (progress).
     Raises SimulationError for an unknown area or a year without a policy in force.
     """
     area = coordination_area(area_code)
@@ -347,14 +355,36 @@ def simulation_run(*, area_code: str, year: int, draft: engine.Policy, today: da
         "in_force": adapters.engine_policy(policy_for_year(area.code, year)),
         "draft": draft,
     }
-    persons = simulation_persons(area, year)
-    partials = (
-        simulate_chunk(
-            area_code=area.code, year=year, certnos=chunk, policies=policies, today=today
+    parts = chunks(simulation_persons(area, year))
+    partials = []
+    for done, chunk in enumerate(parts):
+        if on_chunk is not None:
+            on_chunk(done, len(parts))
+        partials.append(
+            simulate_chunk(
+                area_code=area.code, year=year, certnos=chunk, policies=policies, today=today
+            )
         )
-        for chunk in chunks(persons)
-    )
+    if on_chunk is not None:
+        on_chunk(len(parts), len(parts))
     return simulation_result(area.code, year, merge_partials(partials))
+
+
+def policy_document(policy: Policy) -> dict:
+    """A policy of the database in the `assess` policy shape (§4): the draft to start from."""
+    rules = policy.category_rules()
+    return {
+        "annual_cap": None if policy.annual_cap is None else _text(policy.annual_cap),
+        "categories": {
+            category: {"deductible": _text(rule.deductible), "ratio": str(rule.ratio)}
+            for category, rule in rules.items()
+        },
+        "rank": list(policy.rank()),
+        "tilted": {
+            "deductible": _text(policy.tilted_deductible),
+            "ratio": str(policy.tilted_ratio),
+        },
+    }
 
 
 def simulation_result(area_code: str, year: int, merged: Partial) -> dict:
@@ -386,6 +416,28 @@ def simulation_result(area_code: str, year: int, merged: Partial) -> dict:
         "difference": _text(merged.draft.total - merged.in_force.total),
         "by_category": by_category,
     }
+
+
+def result_rows(result: dict) -> tuple[list[tuple], list[tuple]]:
+    """A §12 result side by side for the page: (key, in force, draft, difference, is money)
+    rows of the totals, and (category, in force, draft, difference) rows of by_category."""
+    totals = []
+    for key in ("assistance", "tilted", "total", "persons_assisted", "persons_at_cap"):
+        in_force, draft = result["in_force"][key], result["draft"][key]
+        if isinstance(in_force, str):
+            totals.append((key, in_force, draft, _text(Decimal(draft) - Decimal(in_force)), True))
+        else:
+            totals.append((key, in_force, draft, draft - in_force, False))
+    categories = [
+        (
+            category,
+            row["in_force"],
+            row["draft"],
+            _text(Decimal(row["draft"]) - Decimal(row["in_force"])),
+        )
+        for category, row in result["by_category"].items()
+    ]
+    return totals, categories
 
 
 def _text(amount: Decimal) -> str:

@@ -15,3 +15,12 @@ def simulation_task(area: str, year: int, policy: dict) -> dict:
     from claims.simulation import simulation_run
 
     return simulation_run(area_code=area, year=year, draft=_policy(policy), today=today())
+
+
+@shared_task(acks_late=True)
+def simulation_run_task(run_id: int) -> dict:
+    """Carry out a recorded simulation run (claims it first: two workers never both do it)."""
+    from claims.simulation_runs import simulation_run_execute
+
+    run = simulation_run_execute(run_id=run_id)
+    return {"run": run_id, "status": run.status if run else "already_claimed"}
