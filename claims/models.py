@@ -368,3 +368,64 @@ class FormSequence(models.Model):
 
     def __str__(self):
         return f"{self.area_id}/{self.year}: {self.last}"
+
+
+class SimulationRun(models.Model):
+    """One policy simulation (测算, DOMAIN §12): who asked, when, for which draft, and the result.
+
+    The only thing a simulation writes. The task claims a queued run with a conditional update
+    (queued → running), so two workers never compute the same run.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("测算中")
+        SUCCESS = "success", _("已完成")
+        FAILED = "failed", _("失败")
+
+    area = models.ForeignKey(
+        "core.Region",
+        verbose_name=_("统筹地区"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": 2},
+    )
+    year = models.PositiveSmallIntegerField(_("测算年度"))
+    draft = models.JSONField(_("测算政策"), help_text=_("与 assess 命令的 policy 格式相同。"))
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    chunks_total = models.PositiveIntegerField(_("分段总数"), default=0)
+    chunks_done = models.PositiveIntegerField(_("已完成分段"), default=0)
+    result = models.JSONField(_("测算结果"), default=dict, blank=True)
+    error = models.TextField(_("错误信息"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发起人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("发起时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    region_lookup = "area"
+
+    class Meta:
+        verbose_name = _("政策测算")
+        verbose_name_plural = _("政策测算")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return _("%(area)s %(year)s 年政策测算 #%(id)s") % {
+            "area": self.area_id,
+            "year": self.year,
+            "id": self.pk,
+        }
+
+    @property
+    def percent_done(self) -> int:
+        if self.status == self.Status.SUCCESS:
+            return 100
+        return int(100 * self.chunks_done / self.chunks_total) if self.chunks_total else 0

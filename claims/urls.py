@@ -1,6 +1,6 @@
 from django.urls import path
 
-from claims import views
+from claims import simulation_views, views
 
 app_name = "claims"
 urlpatterns = [
@@ -20,4 +20,6 @@ urlpatterns = [
     path("bills/<int:pk>/edit/", views.bill_edit, name="bill_edit"),
     path("bills/<int:pk>/delete/", views.bill_delete, name="bill_delete"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
+    path("simulations/", simulation_views.simulation_list, name="simulation_list"),
+    path("simulations/<int:pk>/", simulation_views.simulation_detail, name="simulation_detail"),
 ]

@@ -1,0 +1,444 @@
+"""Policy simulation (测算, DOMAIN §12): what a draft policy would cost, against the one in force.
+
+The year's one-stop settlements and approved manual bills of an area's persons are re-run
+through the engine twice — under the policy in force and under the draft — and both sides are
+computed by the engine (never ``maf_pay``), so the difference is the policy's effect alone.
+
+Built to be spread over workers (10M settlements, 2M persons):
+(a) ``simulation_persons`` lists the ID numbers of the area's persons with records in the year;
+(b) ``simulate_chunk`` simulates one chunk of them, reading their settlements, bills,
+    identities and institutions in bulk (a fixed number of queries per chunk, none per person),
+    and returns a ``Partial`` of sums and counts;
+(c) ``merge_partials`` adds partials up (Decimal sums, integer counts).
+It reads only: nothing is written but the result (by the caller).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils.translation import gettext as _
+
+from beneficiaries.models import Identity, Person
+from claims import adapters, engine
+from claims.models import Application, Bill, Institution
+from core.choices import Category
+from core.models import Policy, Region
+
+ZERO = Decimal("0.00")
+SIDES = ("in_force", "draft")
+CHUNK_SIZE = 1000  # persons per chunk: a few bulk queries each, well under SQLite's 32,766 params
+SETTLEMENT_COLUMNS = (
+    "certno",
+    "setl_id",
+    "setl_time",
+    "fixmedins_code",
+    "visit_type",
+    "begndate",
+    "enddate",
+    "medfee_sumamt",
+    "inscp_scp_amt",
+    "hifp_pay",
+    "hifmi_pay",
+    "maf_pay",
+    "refd_setl_flag",
+    "init_setl_id",
+)
+
+
+class SimulationError(ValueError):
+    """Inputs a simulation cannot run with (unknown area, no policy in force, bad records)."""
+
+
+# --- Inputs ---------------------------------------------------------------------------------
+
+
+def coordination_area(area_code: str) -> Region:
+    """The coordination area (盟市, R(四)) with that code, or SimulationError."""
+    area = Region.objects.filter(code=area_code, level=Region.Level.CITY).first()
+    if area is None:
+        raise SimulationError(
+            _("%(code)s 不是统筹地区（盟市）的行政区划代码。") % {"code": area_code}
+        )
+    return area
+
+
+def policy_for_year(area_code: str, year: int) -> Policy:
+    """The policy in force for `year`: of those whose period overlaps the year, the latest.
+
+    Policies of one area never overlap (§2), so this is the one in force on the last day of the
+    year that has one; a year no policy reaches is an error, not a zero.
+    """
+    policy = (
+        Policy.objects.filter(area_id=area_code, valid_from__lte=date(year, 12, 31))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=date(year, 1, 1)))
+        .order_by("-valid_from")
+        .prefetch_related("categories")
+        .first()
+    )
+    if policy is None:
+        raise SimulationError(
+            _("%(area)s %(year)s 年没有生效的救助政策，无法测算。")
+            % {"area": area_code, "year": year}
+        )
+    return policy
+
+
+def _decided_bills(year: int):
+    """Manual bills the year-to-date replay counts (§4): active bills of approved or paid
+    applications. Uncovered ones are kept: under a draft they may be covered."""
+    return Bill.objects.filter(
+        year=year, active=True, application__status__in=Application.DECIDED_STATUSES
+    )
+
+
+def simulation_persons(area: Region, year: int) -> list[str]:
+    """(a) ID numbers of the area's persons with settlements or manual bills in `year`, sorted.
+
+    A person of the area: one whose registered region is in the area's subtree; a person known
+    only from settlements belongs to the region of the settlement (`insu_admdvs`, §7).
+    """
+    from monitoring.models import Settlement
+
+    prefix = area.prefix
+    registered = Person.objects.filter(id_number=OuterRef("certno"))
+    in_area = registered.filter(region__code__startswith=prefix)
+    settled = (
+        Settlement.objects.filter(year=year)
+        .filter(Exists(in_area) | (~Exists(registered) & Q(insu_admdvs__code__startswith=prefix)))
+        .values_list("certno", flat=True)
+        .distinct()
+    )
+    manual = (
+        _decided_bills(year)
+        .filter(application__person__region__code__startswith=prefix)
+        .values_list("application__person__id_number", flat=True)
+        .distinct()
+    )
+    return sorted(set(settled) | set(manual))
+
+
+def chunks(items: Sequence[str], size: int | None = None) -> list[list[str]]:
+    size = size or CHUNK_SIZE
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+# --- Partial results ------------------------------------------------------------------------
+
+
+@dataclass
+class SideTotals:
+    """The sums of one side (policy in force, or draft) over some persons."""
+
+    assistance: Decimal = ZERO
+    tilted: Decimal = ZERO
+    total: Decimal = ZERO
+    persons_assisted: int = 0
+    persons_at_cap: int = 0
+    # Category applied → Σ bill totals; a key exists once a bill had that category (even 0.00).
+    by_category: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, other: SideTotals) -> None:
+        self.assistance += other.assistance
+        self.tilted += other.tilted
+        self.total += other.total
+        self.persons_assisted += other.persons_assisted
+        self.persons_at_cap += other.persons_at_cap
+        for category, amount in other.by_category.items():
+            self.by_category[category] = self.by_category.get(category, ZERO) + amount
+
+    def as_dict(self) -> dict:
+        return {
+            "assistance": str(self.assistance),
+            "tilted": str(self.tilted),
+            "total": str(self.total),
+            "persons_assisted": self.persons_assisted,
+            "persons_at_cap": self.persons_at_cap,
+            "by_category": {k: str(v) for k, v in self.by_category.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> SideTotals:
+        return cls(
+            assistance=Decimal(data["assistance"]),
+            tilted=Decimal(data["tilted"]),
+            total=Decimal(data["total"]),
+            persons_assisted=int(data["persons_assisted"]),
+            persons_at_cap=int(data["persons_at_cap"]),
+            by_category={k: Decimal(v) for k, v in data["by_category"].items()},
+        )
+
+
+@dataclass
+class Partial:
+    """What one chunk contributes: counts and both sides' sums (JSON-able for Celery)."""
+
+    persons: int = 0
+    bills: int = 0
+    in_force: SideTotals = field(default_factory=SideTotals)
+    draft: SideTotals = field(default_factory=SideTotals)
+
+    def as_dict(self) -> dict:
+        return {
+            "persons": self.persons,
+            "bills": self.bills,
+            "in_force": self.in_force.as_dict(),
+            "draft": self.draft.as_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Partial:
+        return cls(
+            persons=int(data["persons"]),
+            bills=int(data["bills"]),
+            in_force=SideTotals.from_dict(data["in_force"]),
+            draft=SideTotals.from_dict(data["draft"]),
+        )
+
+
+def merge_partials(partials: Iterable[Partial]) -> Partial:
+    """(c) The sum of chunk results."""
+    merged = Partial()
+    for partial in partials:
+        merged.persons += partial.persons
+        merged.bills += partial.bills
+        merged.in_force.add(partial.in_force)
+        merged.draft.add(partial.draft)
+    return merged
+
+
+# --- One chunk ------------------------------------------------------------------------------
+
+
+def _records_of(year: int, certnos: list[str]):
+    """The chunk's settlements, manual bills and identities, by ID number (4 queries)."""
+    from monitoring.models import Settlement
+
+    settlements = defaultdict(list)
+    rows = Settlement.objects.filter(year=year, certno__in=certnos).only(*SETTLEMENT_COLUMNS)
+    for row in rows.order_by("enddate", "setl_time", "setl_id"):
+        settlements[row.certno].append(row)
+    manual = defaultdict(list)
+    bills = (
+        _decided_bills(year)
+        .filter(application__person__id_number__in=certnos)
+        .select_related("institution")
+        .annotate(certno=F("application__person__id_number"))
+        .order_by("id")
+    )
+    for bill in bills:
+        manual[bill.certno].append(bill)
+    identities = defaultdict(list)
+    for certno, category, start, end in (
+        Identity.objects.filter(person__id_number__in=certnos)
+        .order_by("id")
+        .values_list("person__id_number", "category", "start", "end")
+    ):
+        identities[certno].append(engine.Identity(category, start, end))
+    codes = {row.fixmedins_code for person_rows in settlements.values() for row in person_rows}
+    institutions = {i.code: i for i in Institution.objects.filter(code__in=codes)}
+    return settlements, manual, identities, institutions
+
+
+def person_timeline(
+    settlement_rows: Sequence, manual_bills: Sequence, *, institutions: dict, area_code: str
+) -> list[engine.Bill]:
+    """One person's year as engine bills, in replay order (§12).
+
+    Settlements are netted with their reversals (a fully reversed one is dropped) and converted
+    as in the replay of §4 (designated; referred when outside the area), then stripped of
+    maf_pay so the engine computes their assistance. A settlement whose ID a manual bill carries
+    is that bill's visit and is counted once, as the bill. Order: discharge/service date, then
+    settlements by settlement time and ID, then manual bills of that day in entry order.
+    """
+    linked = {bill.setl_id for bill in manual_bills if bill.setl_id}
+    times = {row.setl_id: row.setl_time for row in settlement_rows if not row.refd_setl_flag}
+    timeline = []
+    for item in adapters.net_settlements(settlement_rows):
+        if item["setl_id"] in linked:
+            continue
+        bill = adapters.settlement_bill(item, institutions=institutions, area_code=area_code)
+        bill = dataclasses.replace(bill, paid_assistance=None)
+        timeline.append(((item["enddate"], 0, times[item["setl_id"]], item["setl_id"]), bill))
+    for manual in manual_bills:
+        bill = adapters.engine_bill(manual, area_code=area_code)
+        timeline.append(((manual.end_date, 1, manual.pk), bill))
+    timeline.sort(key=lambda entry: entry[0])
+    return [bill for _key, bill in timeline]
+
+
+def _side_of_person(
+    policy: engine.Policy,
+    identities: list[engine.Identity],
+    bills: list[engine.Bill],
+    today: date,
+    totals: SideTotals,
+) -> None:
+    """Replay one person's year under `policy` from a zero state, adding it to `totals`."""
+    try:
+        results, state = engine.assess_bills(
+            policy, identities, engine.YearToDate.zero(), bills, today
+        )
+    except engine.InvalidBill as exc:
+        raise SimulationError(
+            _("记录 %(record)s 数据有误，无法测算：%(message)s")
+            % {"record": exc.bill_id, "message": exc.render(_)}
+        ) from exc
+    person_total = ZERO
+    for result in results:
+        totals.assistance += result.assistance
+        totals.tilted += result.tilted_assistance
+        totals.total += result.total
+        person_total += result.total
+        if result.category is not None:
+            totals.by_category[result.category] = (
+                totals.by_category.get(result.category, ZERO) + result.total
+            )
+    if person_total > 0:
+        totals.persons_assisted += 1
+    if policy.annual_cap is not None and state.assistance_paid >= policy.annual_cap:
+        totals.persons_at_cap += 1
+
+
+def simulate_chunk(
+    *,
+    area_code: str,
+    year: int,
+    certnos: list[str],
+    policies: Mapping[str, engine.Policy],
+    today: date,
+) -> Partial:
+    """(b) Simulate the persons `certnos` of the area under both policies (`SIDES` keys)."""
+    settlements, manual, identities, institutions = _records_of(year, certnos)
+    partial = Partial()
+    for certno in certnos:
+        bills = person_timeline(
+            settlements.get(certno, ()),
+            manual.get(certno, ()),
+            institutions=institutions,
+            area_code=area_code,
+        )
+        if not bills:
+            continue  # e.g. every settlement fully reversed
+        partial.persons += 1
+        partial.bills += len(bills)
+        held = identities.get(certno, [])
+        for side in SIDES:
+            _side_of_person(policies[side], held, bills, today, getattr(partial, side))
+    return partial
+
+
+# --- The whole run --------------------------------------------------------------------------
+
+
+def simulation_run(
+    *,
+    area_code: str,
+    year: int,
+    draft: engine.Policy,
+    today: date,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Simulate `year` of the area under the policy in force and `draft`; the §12 result.
+
+    `on_chunk(done, total)` is called before the first chunk and after each one (progress).
+    Raises SimulationError for an unknown area or a year without a policy in force.
+    """
+    area = coordination_area(area_code)
+    policies = {
+        "in_force": adapters.engine_policy(policy_for_year(area.code, year)),
+        "draft": draft,
+    }
+    parts = chunks(simulation_persons(area, year))
+    partials = []
+    for done, chunk in enumerate(parts):
+        if on_chunk is not None:
+            on_chunk(done, len(parts))
+        partials.append(
+            simulate_chunk(
+                area_code=area.code, year=year, certnos=chunk, policies=policies, today=today
+            )
+        )
+    if on_chunk is not None:
+        on_chunk(len(parts), len(parts))
+    return simulation_result(area.code, year, merge_partials(partials))
+
+
+def policy_document(policy: Policy) -> dict:
+    """A policy of the database in the `assess` policy shape (§4): the draft to start from."""
+    rules = policy.category_rules()
+    return {
+        "annual_cap": None if policy.annual_cap is None else _text(policy.annual_cap),
+        "categories": {
+            category: {"deductible": _text(rule.deductible), "ratio": str(rule.ratio)}
+            for category, rule in rules.items()
+        },
+        "rank": list(policy.rank()),
+        "tilted": {
+            "deductible": _text(policy.tilted_deductible),
+            "ratio": str(policy.tilted_ratio),
+        },
+    }
+
+
+def simulation_result(area_code: str, year: int, merged: Partial) -> dict:
+    """The §12 JSON, keys in contract order; by_category in the order of the Category enum."""
+
+    def side(totals: SideTotals) -> dict:
+        return {
+            "assistance": _text(totals.assistance),
+            "tilted": _text(totals.tilted),
+            "total": _text(totals.total),
+            "persons_assisted": totals.persons_assisted,
+            "persons_at_cap": totals.persons_at_cap,
+        }
+
+    by_category = {}
+    for category in Category.values:
+        if category in merged.in_force.by_category or category in merged.draft.by_category:
+            by_category[category] = {
+                "in_force": _text(merged.in_force.by_category.get(category, ZERO)),
+                "draft": _text(merged.draft.by_category.get(category, ZERO)),
+            }
+    return {
+        "area": area_code,
+        "year": year,
+        "persons": merged.persons,
+        "bills": merged.bills,
+        "in_force": side(merged.in_force),
+        "draft": side(merged.draft),
+        "difference": _text(merged.draft.total - merged.in_force.total),
+        "by_category": by_category,
+    }
+
+
+def result_rows(result: dict) -> tuple[list[tuple], list[tuple]]:
+    """A §12 result side by side for the page: (key, in force, draft, difference, is money)
+    rows of the totals, and (category, in force, draft, difference) rows of by_category."""
+    totals = []
+    for key in ("assistance", "tilted", "total", "persons_assisted", "persons_at_cap"):
+        in_force, draft = result["in_force"][key], result["draft"][key]
+        if isinstance(in_force, str):
+            totals.append((key, in_force, draft, _text(Decimal(draft) - Decimal(in_force)), True))
+        else:
+            totals.append((key, in_force, draft, draft - in_force, False))
+    categories = [
+        (
+            category,
+            row["in_force"],
+            row["draft"],
+            _text(Decimal(row["draft"]) - Decimal(row["in_force"])),
+        )
+        for category, row in result["by_category"].items()
+    ]
+    return totals, categories
+
+
+def _text(amount: Decimal) -> str:
+    return str(engine.money(amount))

@@ -1,0 +1,105 @@
+"""Simulation runs (测算记录, DOMAIN §12): asking for a simulation and carrying it out.
+
+`simulation_run_request` is the one door that records a run (who, when, which area, year and
+draft); `simulation_run_execute` is what the Celery task does with it. A run is the only thing
+a simulation writes.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from claims.management.commands.assess import InputError, _policy
+from claims.models import SimulationRun
+from claims.simulation import (
+    SimulationError,
+    coordination_area,
+    policy_for_year,
+    simulation_run,
+)
+from core.scoping import can_write
+
+PERMISSION = "core.change_policy"  # 管理员: the bureau's staff who set the standards
+
+
+def simulation_allowed(user, area_code: str) -> bool:
+    """Policy staff of the area itself (regional users read policies, they do not set them)."""
+    return user.has_perm(PERMISSION) and can_write(user, area_code)
+
+
+def simulation_run_request(
+    *, area_code: str, year: int, draft: dict, by, note: str = ""
+) -> SimulationRun:
+    """Record a simulation of `area_code`/`year` under `draft` and queue it.
+
+    Invariant: a run exists only for a coordination area the user may set policy for, a year
+    with a policy in force and a draft the `assess` command would accept; else nothing is
+    written and a ValidationError says why (the field, for a bad draft).
+    """
+    if not simulation_allowed(by, area_code):
+        raise PermissionDenied(_("您只能测算本统筹地区的政策。"))
+    try:
+        area = coordination_area(area_code)
+        policy_for_year(area.code, year)
+        if not isinstance(draft, dict):
+            raise InputError("policy", "JSON", _("应为一个 JSON 对象。"))
+        _policy(draft)
+    except (InputError, SimulationError) as exc:
+        raise ValidationError(str(exc)) from None
+    with transaction.atomic():
+        run = SimulationRun(area=area, year=year, draft=draft, note=note, created_by=by)
+        run.full_clean()
+        run.save()
+        transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def _enqueue(run_id: int) -> None:
+    from claims.tasks import simulation_run_task
+
+    simulation_run_task.delay(run_id)
+
+
+def simulation_run_execute(*, run_id: int) -> SimulationRun | None:
+    """Compute a queued run and save its result; None when another worker has claimed it.
+
+    Progress (chunks done) is saved as the chunks finish, so the page can show it.
+    """
+    claimed = SimulationRun.objects.filter(pk=run_id, status=SimulationRun.Status.QUEUED).update(
+        status=SimulationRun.Status.RUNNING, started_at=timezone.now()
+    )
+    if claimed != 1:
+        return None
+    run = SimulationRun.objects.get(pk=run_id)
+
+    def progress(done: int, total: int) -> None:
+        SimulationRun.objects.filter(pk=run_id).update(chunks_done=done, chunks_total=total)
+
+    from claims.selectors import today
+
+    try:
+        result = simulation_run(
+            area_code=run.area_id,
+            year=run.year,
+            draft=_policy(run.draft),
+            today=today(),
+            on_chunk=progress,
+        )
+    except (InputError, SimulationError) as exc:
+        _finish(run, SimulationRun.Status.FAILED, error=str(exc))
+    except Exception as exc:  # a bug or a lost database: the run must not stay "running"
+        _finish(run, SimulationRun.Status.FAILED, error=repr(exc))
+        raise
+    else:
+        _finish(run, SimulationRun.Status.SUCCESS, result=result)
+    run.refresh_from_db()
+    return run
+
+
+def _finish(run: SimulationRun, status: str, *, error: str = "", result: dict | None = None):
+    run.status, run.error, run.result = status, error, result or {}
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "result", "finished_at"])
