@@ -70,19 +70,9 @@ class SecondFactorClient(Client):
         return True
 
     def _verify_second_factor(self, user):
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_totp.models import TOTPDevice
+        from core.two_factor import verify_test_client_session
 
-        from core.two_factor import second_factor_required
-
-        if not second_factor_required(user):
-            return
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        if device is None:
-            device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
-        session = self.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
+        verify_test_client_session(self, user)
 
 
 @pytest.fixture
