@@ -29,7 +29,9 @@ def _confirmed_device(user):
 
 
 @pytest.mark.parametrize("who", ["supervisor_city", "accountant_city", "admin_city"])
-def test_privileged_user_without_authenticator_is_sent_to_enrolment(unverified_client, who, request):
+def test_privileged_user_without_authenticator_is_sent_to_enrolment(
+    unverified_client, who, request
+):
     unverified_client.force_login(request.getfixturevalue(who))
     response = unverified_client.get(reverse("claims:index"))
     assert response.status_code == 302
@@ -107,7 +109,9 @@ def test_enrolment_with_wrong_code_confirms_nothing(unverified_client, superviso
     assert unverified_client.get(reverse("dashboard")).status_code == 302
 
 
-def test_unverified_user_with_authenticator_cannot_enrol_another(unverified_client, supervisor_city):
+def test_unverified_user_with_authenticator_cannot_enrol_another(
+    unverified_client, supervisor_city
+):
     _confirmed_device(supervisor_city)
     unverified_client.force_login(supervisor_city)
     response = unverified_client.get(reverse("two_factor_enrol"))
