@@ -158,7 +158,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # Attempts during a lockout do not extend it: the lock ends 15 minutes after it began.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_RESET_ON_SUCCESS = True
+# A successful sign-in does not clear the counts: axes would clear every failure from that
+# address too, so an attacker could sign in to their own account between guesses at another.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "core.signin.lockout_response"
 # The same client-address rule as the audit trail (TRUSTED_PROXY_COUNT).
 AXES_CLIENT_IP_CALLABLE = "core.audit.client_ip"

@@ -31,8 +31,13 @@ def second_factor_required(user) -> bool:
         return False
     if user.is_staff or user.is_superuser:
         return True
-    names = [GROUP_NAMES[role] for role in PRIVILEGED_ROLES]
-    return user.groups.filter(name__in=names).exists()
+    cached = getattr(user, "_second_factor_required", None)
+    if cached is None:
+        # asked by the middleware and the navigation of one request: one query
+        names = [GROUP_NAMES[role] for role in PRIVILEGED_ROLES]
+        cached = user.groups.filter(name__in=names).exists()
+        user._second_factor_required = cached
+    return cached
 
 
 def demo_user_exempt(user) -> bool:

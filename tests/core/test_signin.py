@@ -68,6 +68,16 @@ def test_five_failures_from_one_address_lock_that_address(unverified_client, cas
     assert AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_LOCKOUT).count() == 1
 
 
+@time_machine.travel(T0, tick=False)
+def test_signing_in_to_ones_own_account_does_not_clear_the_failures(
+    unverified_client, caseworker_haibowan, caseworker_wuda
+):
+    _fail(unverified_client, "cw_hbw", 4, ip="10.0.0.8")
+    other = unverified_client.__class__()
+    assert _login(other, "cw_wuda", PASSWORD, ip="10.0.0.8").status_code == 302
+    assert _login(unverified_client, "cw_hbw", "wrong-password-x", ip="10.0.0.8").status_code == 429
+
+
 def test_lockout_ends_after_15_minutes(unverified_client, caseworker_haibowan):
     with time_machine.travel(T0, tick=False):
         _fail(unverified_client, "cw_hbw", 4)

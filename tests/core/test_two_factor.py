@@ -260,3 +260,14 @@ def test_seed_demo_users_are_the_demo_usernames():
 
     assert {"supervisor", "accountant", "admin"} <= DEMO_USERNAMES
     assert len(DEMO_USERNAMES) == len(DEMO_USERS)
+
+
+def test_password_sign_in_of_a_supervisor_leads_to_enrolment(unverified_client, supervisor_city):
+    response = unverified_client.post(
+        reverse("login"),
+        {"username": "sup_city", "password": "secret-pass-123"},
+        follow=True,
+        REMOTE_ADDR="10.0.0.3",
+    )
+    assert response.redirect_chain[-1][0].startswith(reverse("two_factor_enrol"))
+    assert "须启用双因素认证" in response.content.decode()
