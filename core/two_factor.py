@@ -163,6 +163,7 @@ def verify_test_client_session(client, user) -> None:
     """
     from django_otp import DEVICE_ID_SESSION_KEY
 
+    user.__dict__.pop("_second_factor_required", None)  # roles may have changed since
     if not second_factor_required(user):
         return
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
