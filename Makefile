@@ -17,12 +17,15 @@ install: sysdeps $(VENV)/.installed
 sysdeps:
 	@bash scripts/sysdeps.sh
 
-# First start: a generated SECRET_KEY in .env (never committed).
+# First start: a generated SECRET_KEY in .env (never committed), and DEMO_MODE=true so the
+# seed_demo accounts sign in without a second factor (production never sets it).
 .env:
 	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
-	@echo "Wrote .env with a generated SECRET_KEY"
+	@echo "DEMO_MODE=true" >> .env
+	@echo "Wrote .env with a generated SECRET_KEY and DEMO_MODE=true"
 
 run: install .env
+	@grep -q '^DEMO_MODE=' .env || echo "DEMO_MODE=true" >> .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py seed_demo

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from core import auth_views as core_auth_views
 from core import views as core_views
 
 admin.site.site_header = settings.PORTAL_NAME
@@ -13,6 +14,18 @@ urlpatterns = [
     path("", core_views.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/2fa/", core_auth_views.two_factor_enrol, name="two_factor_enrol"),
+    path("account/2fa/verify/", core_auth_views.two_factor_verify, name="two_factor_verify"),
+    path(
+        "account/password/",
+        core_auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "account/password/done/",
+        core_auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("beneficiaries/", include("beneficiaries.urls")),
     path("claims/", include("claims.urls")),

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.models import AuditEvent, Policy, PolicyCategory, Region, User
+from core.two_factor_admin import second_factor_reset_action
 
 
 @admin.register(Region)
@@ -19,6 +20,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["is_active", "is_staff", "groups", "region"]
     search_fields = ["username", "name"]
     autocomplete_fields = ["region"]
+    actions = [second_factor_reset_action]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("个人信息"), {"fields": ("name", "email", "region")}),

@@ -8,9 +8,10 @@ class CoreConfig(AppConfig):
     verbose_name = _("基础设置")
 
     def ready(self):
-        from core import audit, roles
+        from core import audit, checks, roles, signin  # noqa: F401 (checks registers itself)
 
         audit.connect_signals()
+        signin.connect_signals()
         # Roles are groups whose permissions follow core.roles.ROLE_PERMISSIONS; they are
         # re-synced after every migrate so a new app's permissions reach its roles.
         post_migrate.connect(roles.sync_roles_after_migrate)

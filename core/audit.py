@@ -5,6 +5,8 @@ model); this module adds the client IP to each historical row and records the ac
 change no model (ID reveals, exports, prints) as AuditEvent rows.
 """
 
+import ipaddress
+
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
@@ -17,13 +19,34 @@ def case_history(**kwargs) -> HistoricalRecords:
 
 
 def client_ip(request) -> str | None:
+    """The client's address, trusting X-Forwarded-For only through our own proxies.
+
+    Each of the TRUSTED_PROXY_COUNT reverse proxies in front of the portal appends the address
+    it received the request from, so the client is the N-th address from the right; anything
+    further left was written by the client and is ignored. With 0 proxies (the default) the
+    header is ignored entirely and REMOTE_ADDR is the client. The sign-in lockout (axes) uses
+    this same function.
+    """
+    from django.conf import settings
+
     if request is None:
         return None
-    # Behind the reverse proxy of the deployment (README) the client is the first hop.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded:
-        return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    remote = _valid_ip(request.META.get("REMOTE_ADDR", ""))
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if proxies <= 0 or not forwarded:
+        return remote
+    # Fewer entries than proxies: every entry came from a trusted proxy; the leftmost is the
+    # farthest hop they saw.
+    return _valid_ip(forwarded[-min(proxies, len(forwarded))]) or remote
+
+
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
 
 
 def _add_ip(sender, instance, history_instance, **kwargs):

@@ -24,3 +24,61 @@ class PortalLanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class SecondFactorMiddleware:
+    """Privileged users verify their second factor before any page (DOMAIN §8).
+
+    Runs after django-otp's OTPMiddleware. A supervisor, fund accountant or admin whose
+    session is not verified is sent to verification (or, without an authenticator yet, to
+    enrolment) from every view except those below — Django admin included.
+    """
+
+    OPEN_VIEWS = {
+        ("", "two_factor_enrol"),
+        ("", "two_factor_verify"),
+        ("", "logout"),
+        ("", "login"),
+        ("", "set_language"),
+        ("admin", "logout"),
+    }
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from django.shortcuts import redirect
+        from django.utils.http import urlencode
+
+        from core import two_factor
+
+        match = request.resolver_match
+        if match and (match.namespace, match.url_name) in self.OPEN_VIEWS:
+            return None
+        user = request.user
+        if two_factor.second_factor_satisfied(user):
+            return None
+        target = (
+            "two_factor_verify" if two_factor.confirmed_totp_device(user) else "two_factor_enrol"
+        )
+        url = redirect(target).url
+        return redirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
+
+
+class NoStoreForSignedInMiddleware:
+    """Pages, PDFs and spreadsheets of a signed-in user hold personal data: never cache them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils.cache import add_never_cache_headers
+
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response

@@ -9,6 +9,8 @@
 """
 
 import pytest
+from django.http import HttpRequest
+from django.test import Client
 
 from core.models import Region
 from core.roles import Role, grant_role
@@ -42,6 +44,46 @@ def _eager_celery():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = True
+
+
+class SecondFactorClient(Client):
+    """The test client, with privileged users' sessions already past the second factor.
+
+    Enforcement stays on in tests: `force_login`/`login` of a supervisor, accountant or admin
+    also verifies a confirmed TOTP device in the session, the way the verify page would, so a
+    test about something else need not sign in twice. Tests of the second factor itself use
+    `unverified_client`.
+    """
+
+    def force_login(self, user, backend=None):
+        super().force_login(user, backend)
+        self._verify_second_factor(user)
+
+    def login(self, **credentials):
+        # django-axes needs the request the credentials came with.
+        credentials.setdefault("request", HttpRequest())
+        if not super().login(**credentials):
+            return False
+        from django.contrib.auth import get_user_model
+
+        self._verify_second_factor(get_user_model().objects.get(pk=self.session["_auth_user_id"]))
+        return True
+
+    def _verify_second_factor(self, user):
+        from core.two_factor import verify_test_client_session
+
+        verify_test_client_session(self, user)
+
+
+@pytest.fixture
+def client():
+    return SecondFactorClient()
+
+
+@pytest.fixture
+def unverified_client():
+    """A plain test client: force_login leaves the second factor to be done."""
+    return Client()
 
 
 @pytest.fixture(autouse=True)

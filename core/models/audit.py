@@ -20,6 +20,8 @@ class AuditEvent(models.Model):
         EXPORT = "export", _("导出")
         PRINT = "print", _("打印")
         POLICY_RESCAN = "policy_rescan", _("政策变更触发重算")
+        LOGIN_LOCKOUT = "login_lockout", _("登录失败锁定")
+        SECOND_FACTOR_RESET = "second_factor_reset", _("重置双因素认证")
 
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(

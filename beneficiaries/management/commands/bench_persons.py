@@ -24,6 +24,7 @@ from django.urls import reverse
 from beneficiaries.models import Person
 from core.models import Region, User
 from core.roles import Role, grant_role, sync_roles
+from core.two_factor import verify_test_client_session
 
 TARGET_MS = 150.0
 
@@ -46,6 +47,7 @@ class Command(BaseCommand):
         user = self._bench_user()
         client = Client()
         client.force_login(user)
+        verify_test_client_session(client, user)  # a supervisor: past the second factor
         list_url = reverse("beneficiaries:person_list")
 
         first_id = Person.objects.order_by("id").values_list("id", flat=True).first() or 0

@@ -27,6 +27,9 @@ DEMO_USERS = [
     ("admin", "张管理", "150300", [Role.ADMIN], True, True),
     ("caseworker_wuda", "刘经办", "150304", [Role.CASEWORKER], False, False),
 ]
+# These accounts (and only these) skip the second factor while DEMO_MODE is set
+# (core.two_factor.demo_user_exempt); `make run` sets it, production never does.
+DEMO_USERNAMES = frozenset(username for username, *_ in DEMO_USERS)
 
 
 class Command(BaseCommand):
