@@ -20,6 +20,7 @@ class AuditEvent(models.Model):
         EXPORT = "export", _("导出")
         PRINT = "print", _("打印")
         POLICY_RESCAN = "policy_rescan", _("政策变更触发重算")
+        MATCH_UNDO = "match_undo", _("取消对账匹配")
 
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(
