@@ -10,6 +10,7 @@ from monitoring.models import (
     Alert,
     AlertNote,
     CheckRun,
+    CheckRunPolicy,
     HighCostScanState,
     Settlement,
     SettlementImport,
@@ -50,6 +51,12 @@ class SettlementImportAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     search_fields = ["file_name"]
 
 
+class CheckRunPolicyInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = CheckRunPolicy
+    fields = ["policy"]
+    readonly_fields = fields
+
+
 @admin.register(CheckRun)
 class CheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -66,6 +73,7 @@ class CheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "started_at",
     ]
     list_filter = ["check_name", "outcome"]
+    inlines = [CheckRunPolicyInline]
 
 
 class AlertNoteInline(ReadOnlyInlineMixin, admin.TabularInline):
