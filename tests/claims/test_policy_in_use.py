@@ -152,3 +152,31 @@ def test_the_categories_of_a_used_policy_cannot_be_changed_or_deleted(
 def test_the_categories_of_an_unused_policy_stay_editable(client, superuser, unused_policy):
     html = client.get(reverse("admin:core_policy_change", args=[unused_policy.pk])).content.decode()
     assert 'name="categories-0-deductible"' in html
+
+
+@time_machine.travel(NOON, tick=False)
+def test_bills_assessed_before_the_reference_existed_get_the_policy_they_used(
+    near_subsistence_person, city_hospital, caseworker_haibowan, supervisor_city, wuhai_2023
+):
+    import importlib
+
+    from django.apps import apps
+
+    from claims.models import Bill
+
+    application = approved_application(
+        near_subsistence_person,
+        caseworker_haibowan,
+        supervisor_city,
+        bills=[example_a(city_hospital)],
+    )
+    draft = new_application(
+        near_subsistence_person,
+        caseworker_haibowan,
+        bills=[example_a(city_hospital, invoice="INV-DRAFT")],
+    )
+    Bill.objects.update(policy=None)  # as the rows were before migration 0002
+    migration = importlib.import_module("claims.migrations.0002_bill_assessed_policy")
+    migration.assessed_bills_keep_their_policy(apps, None)
+    assert application.bills.get().policy == wuhai_2023
+    assert draft.bills.get().policy is None  # never assessed: nothing used
