@@ -1,8 +1,9 @@
 """Django admin: search, filters and read-only history for every beneficiary record.
 
 Changes to case data go through the services (the portal's pages); here admins look things up.
-Identities, enrollments, subsidies and rosters are read-only in admin so no change bypasses the
-overlap, once-per-year and roster rules.
+Every beneficiary record is read-only in admin (core.admin_mixins.ReadOnlyAdminMixin, DOMAIN §8)
+so no change bypasses the overlap, once-per-year and roster rules or the history; ID numbers
+are shown masked.
 """
 
 from django.contrib import admin
@@ -19,35 +20,22 @@ from beneficiaries.models import (
     SubsidyBatch,
 )
 from beneficiaries.selectors import person_search
+from core.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 
 
-class ReadOnlyAdmin(SimpleHistoryAdmin):
-    show_full_result_count = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    pass
 
 
-class IdentityInline(admin.TabularInline):
+class IdentityInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = Identity
-    extra = 0
     fields = ["category", "start", "end", "department", "document", "region", "end_reason"]
     readonly_fields = fields
-    can_delete = False
     fk_name = "person"
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Person)
-class PersonAdmin(SimpleHistoryAdmin):
+class PersonAdmin(ReadOnlyAdmin):
     list_display = ["name", "id_number", "sex", "birth_date", "region", "residence"]
     list_filter = ["region", "residence", "sex"]
     search_fields = ["=id_number", "name", "=phone"]
@@ -64,9 +52,6 @@ class PersonAdmin(SimpleHistoryAdmin):
             return queryset, False
         return person_search(queryset, search_term), False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Identity)
 class IdentityAdmin(ReadOnlyAdmin):
@@ -79,7 +64,7 @@ class IdentityAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Household)
-class HouseholdAdmin(SimpleHistoryAdmin):
+class HouseholdAdmin(ReadOnlyAdmin):
     list_display = ["id", "region", "address", "members_count", "annual_income"]
     list_filter = ["region"]
     search_fields = ["address", "=members__id_number"]
@@ -95,15 +80,10 @@ class EnrollmentAdmin(ReadOnlyAdmin):
     list_select_related = ["person", "area"]
 
 
-class SubsidyInline(admin.TabularInline):
+class SubsidyInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = Subsidy
-    extra = 0
     fields = ["person", "category", "rule", "amount", "note"]
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SubsidyBatch)
@@ -143,19 +123,9 @@ class RosterBatchAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RosterLine)
-class RosterLineAdmin(admin.ModelAdmin):
+class RosterLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["batch", "row", "effect", "person", "category", "start", "end"]
     list_filter = ["effect", "category"]
     search_fields = ["=person__id_number", "person__name", "=batch__id"]
     raw_id_fields = ["batch", "person", "identity"]
     list_select_related = ["batch", "batch__region", "person"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -8,6 +8,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from claims.models import Application, Attachment, Bill, Institution, Transition
+from core.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 
 
 @admin.register(Institution)
@@ -17,40 +18,27 @@ class InstitutionAdmin(SimpleHistoryAdmin):
     search_fields = ["code", "name", "admdvs"]
 
 
-class ReadOnlyAdmin(SimpleHistoryAdmin):
-    show_full_result_count = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    pass
 
 
-class BillInline(admin.TabularInline):
+class BillInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = Bill
-    extra = 0
     fields = ["institution", "visit_type", "invoice_number", "setl_id", "total_cost", "total"]
     readonly_fields = fields
-    can_delete = False
 
 
-class TransitionInline(admin.TabularInline):
+class TransitionInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = Transition
-    extra = 0
     fields = ["at", "from_status", "to_status", "by", "comment"]
     readonly_fields = fields
-    can_delete = False
 
 
 @admin.register(Application)
 class ApplicationAdmin(ReadOnlyAdmin):
     list_display = ["id", "form_number", "person", "status", "received_on", "total", "prepared_by"]
     list_filter = ["status", "kind", "channel", "area"]
-    search_fields = ["form_number", "person__name", "person__id_number"]
+    search_fields = ["form_number", "person__name", "=person__id_number"]
     raw_id_fields = ["person"]
     inlines = [BillInline, TransitionInline]
 
@@ -59,9 +47,12 @@ class ApplicationAdmin(ReadOnlyAdmin):
 class BillAdmin(ReadOnlyAdmin):
     list_display = ["id", "application", "institution", "invoice_number", "year", "total", "active"]
     list_filter = ["visit_type", "active", "year"]
-    search_fields = ["invoice_number", "setl_id"]
+    search_fields = ["invoice_number", "setl_id", "=application__person__id_number"]
+    list_select_related = ["application__person", "institution"]
 
 
 @admin.register(Attachment)
 class AttachmentAdmin(ReadOnlyAdmin):
     list_display = ["id", "application", "original_name", "content_type", "size", "uploaded_at"]
+    search_fields = ["original_name", "=application__person__id_number"]
+    list_select_related = ["application__person"]

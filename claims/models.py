@@ -240,6 +240,16 @@ class Bill(models.Model):
     tilted_assistance = _money(_("倾斜救助"), default=Decimal("0"))
     total = _money(_("救助金额"), default=Decimal("0"))
     steps = models.JSONField(_("测算过程"), default=list, blank=True)
+    # The policy version the assessment applied; a used policy cannot be deleted (DOMAIN §8).
+    policy = models.ForeignKey(
+        "core.Policy",
+        verbose_name=_("适用政策"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="assessed_bills",
+    )
 
     created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
 

@@ -68,6 +68,7 @@ RESULT_FIELDS = [
     "tilted_assistance",
     "total",
     "steps",
+    "policy",
 ]
 # Form-number prefixes of the coordination areas (乌海 → WH); others use their region code.
 FORM_PREFIXES = {"150300": "WH"}
@@ -359,8 +360,10 @@ def attachment_add(*, application: Application, upload, by, description: str = "
 
 
 def _save_results(assessment, *, at) -> None:
+    policy_of = {bill.pk: run.policy for run in assessment.years for bill, _r in run.results}
     for bill, result in assessment.results:
         bill.assessed_at = at
+        bill.policy = policy_of[bill.pk]
         bill.covered = result.covered
         bill.reason = result.reason or ""
         bill.category = result.category or ""

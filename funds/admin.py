@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from core.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from funds.models import (
     Budget,
     Fund,
@@ -17,26 +18,14 @@ from funds.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
-class LegInline(admin.TabularInline):
+class LegInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = Leg
     fields = ["subject", "amount"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Fund)
@@ -86,16 +75,20 @@ class BudgetAdmin(ReadOnlyAdmin):
 @admin.register(Reconciliation)
 class ReconciliationAdmin(ReadOnlyAdmin):
     list_display = ["fund", "year", "month", "status", "filename", "done_by", "done_at"]
+    list_filter = ["fund", "status", "year"]
 
 
 @admin.register(StatementLine)
 class StatementLineAdmin(ReadOnlyAdmin):
     list_display = ["reconciliation", "row", "date", "reference", "memo", "direction", "amount"]
+    list_filter = ["direction"]
+    search_fields = ["reference", "memo"]
 
 
 @admin.register(Match)
 class MatchAdmin(ReadOnlyAdmin):
     list_display = ["id", "reconciliation", "kind", "created_by", "created_at"]
+    list_filter = ["kind"]
 
 
 @admin.register(MatchedLeg)

@@ -22,6 +22,8 @@ from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import audit_event
+from core.models import AuditEvent
 from core.scoping import can_write
 from core.tabular import TableError, parse_amount, parse_date, read_table
 from funds.models import (
@@ -438,10 +440,54 @@ def match_manual(*, recon: Reconciliation, line_ids: list[int], leg_ids: list[in
     return match
 
 
-def match_undo(*, match: Match, by) -> None:
-    """Undo a match (automatic or manual) so its lines and legs can be matched again."""
+def match_undo(*, match: Match, by, request=None) -> None:
+    """Undo a match (automatic or manual) so its lines and legs can be matched again.
+
+    The match row goes, so its trace stays in an AuditEvent `match_undo` (DOMAIN §8): who
+    undid it and from where, which match (kind, who made it, when) and exactly which
+    statement lines and ledger legs it held.
+    """
     _check_open(match.reconciliation, by)
     with transaction.atomic():
+        recon = Reconciliation.objects.select_for_update().get(pk=match.reconciliation_id)
+        match = Match.objects.filter(pk=match.pk, reconciliation=recon).first()
+        if match is None:
+            raise ValidationError(_("该匹配已被取消。"))
+        lines = list(match.lines.order_by("row"))
+        legs = list(
+            Leg.objects.filter(matched__match=match).select_related("transaction").order_by("id")
+        )
+        audit_event(
+            by=by,
+            action=AuditEvent.Action.MATCH_UNDO,
+            obj=recon,
+            request=request,
+            match=match.pk,
+            kind=match.kind,
+            matched_by=match.created_by_id,
+            matched_at=match.created_at.isoformat() if match.created_at else None,
+            lines=[
+                {
+                    "id": line.pk,
+                    "row": line.row,
+                    "date": line.date.isoformat(),
+                    "reference": line.reference,
+                    "direction": line.direction,
+                    "amount": str(line.amount),
+                }
+                for line in lines
+            ],
+            legs=[
+                {
+                    "id": leg.pk,
+                    "transaction": leg.transaction_id,
+                    "reference": leg.transaction.reference,
+                    "booked_on": leg.booked_on.isoformat(),
+                    "amount": str(leg.amount),
+                }
+                for leg in legs
+            ],
+        )
         match.lines.update(match=None)
         match.delete()
 

@@ -455,7 +455,7 @@ def reconciliation_unmatch(request, area: str, pk: int, match: int):
     recon = _recon_action(request, area, pk)
     found = get_object_or_404(recon.matches, pk=match)
     try:
-        reconciliation.match_undo(match=found, by=request.user)
+        reconciliation.match_undo(match=found, by=request.user, request=request)
         messages.success(request, _("已取消匹配。"))
     except ValidationError as exc:
         _errors(request, exc)

@@ -1,10 +1,16 @@
+"""Monitoring records are read-only in admin (DOMAIN §8): settlements arrive by import, runs
+and the high-cost watermark are written by the checks, alerts move through the work queue's
+services (status, burden and notes are never edited here)."""
+
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from monitoring.models import (
     Alert,
     AlertNote,
     CheckRun,
+    CheckRunPolicy,
     HighCostScanState,
     Settlement,
     SettlementImport,
@@ -12,7 +18,7 @@ from monitoring.models import (
 
 
 @admin.register(Settlement)
-class SettlementAdmin(admin.ModelAdmin):
+class SettlementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Imported rows are read-only: a correction arrives as a reversal in the next extract."""
 
     list_display = [
@@ -26,20 +32,11 @@ class SettlementAdmin(admin.ModelAdmin):
         "refd_setl_flag",
     ]
     search_fields = ["=setl_id", "=certno"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    list_filter = ["refd_setl_flag"]
 
 
 @admin.register(SettlementImport)
-class SettlementImportAdmin(SimpleHistoryAdmin):
+class SettlementImportAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "file_name",
         "status",
@@ -51,11 +48,17 @@ class SettlementImportAdmin(SimpleHistoryAdmin):
         "created_at",
     ]
     list_filter = ["status"]
-    readonly_fields = [f.name for f in SettlementImport._meta.fields]
+    search_fields = ["file_name"]
+
+
+class CheckRunPolicyInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = CheckRunPolicy
+    fields = ["policy"]
+    readonly_fields = fields
 
 
 @admin.register(CheckRun)
-class CheckRunAdmin(admin.ModelAdmin):
+class CheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "check_name",
         "period",
@@ -70,18 +73,17 @@ class CheckRunAdmin(admin.ModelAdmin):
         "started_at",
     ]
     list_filter = ["check_name", "outcome"]
-    readonly_fields = [f.name for f in CheckRun._meta.fields]
+    inlines = [CheckRunPolicyInline]
 
 
-class AlertNoteInline(admin.TabularInline):
+class AlertNoteInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = AlertNote
-    extra = 0
-    readonly_fields = ["text", "status_from", "status_to", "created_by", "created_at"]
-    can_delete = False
+    fields = ["text", "status_from", "status_to", "created_by", "created_at"]
+    readonly_fields = fields
 
 
 @admin.register(Alert)
-class AlertAdmin(SimpleHistoryAdmin):
+class AlertAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "kind",
         "name",
@@ -98,11 +100,11 @@ class AlertAdmin(SimpleHistoryAdmin):
     search_fields = ["=certno", "name", "subject"]
     raw_id_fields = ["person", "assignee", "last_run"]
     inlines = [AlertNoteInline]
-    show_full_result_count = False
+    list_select_related = ["region", "assignee"]
 
 
 @admin.register(HighCostScanState)
-class HighCostScanStateAdmin(admin.ModelAdmin):
+class HighCostScanStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "year",
         "area",
@@ -111,3 +113,11 @@ class HighCostScanStateAdmin(admin.ModelAdmin):
         "last_settlement_id",
         "scanned_at",
     ]
+
+
+@admin.register(AlertNote)
+class AlertNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["alert", "status_from", "status_to", "created_by", "created_at"]
+    list_filter = ["status_to"]
+    search_fields = ["=alert__certno", "text"]
+    list_select_related = ["alert", "created_by"]

@@ -250,6 +250,33 @@ class CheckRun(models.Model):
         }
 
 
+class CheckRunPolicy(models.Model):
+    """A policy version a check run measured against (watch lines, subsidy amounts, limits).
+
+    The policy is PROTECTed: a policy any scan used cannot be deleted, only superseded
+    (DOMAIN §8)."""
+
+    run = models.ForeignKey(
+        CheckRun,
+        verbose_name=_("检查运行记录"),
+        on_delete=models.CASCADE,
+        related_name="policy_uses",
+    )
+    policy = models.ForeignKey(
+        "core.Policy", verbose_name=_("政策"), on_delete=models.PROTECT, related_name="check_runs"
+    )
+
+    class Meta:
+        verbose_name = _("检查所用政策")
+        verbose_name_plural = _("检查所用政策")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "policy"], name="checkrun_policy_once")
+        ]
+
+    def __str__(self):
+        return f"{self.run_id} → {self.policy_id}"
+
+
 class HighCostScanState(models.Model):
     """What the last successful high-cost scan of a year and scope saw (incremental scans)."""
 

@@ -22,6 +22,7 @@ class AuditEvent(models.Model):
         POLICY_RESCAN = "policy_rescan", _("政策变更触发重算")
         LOGIN_LOCKOUT = "login_lockout", _("登录失败锁定")
         SECOND_FACTOR_RESET = "second_factor_reset", _("重置双因素认证")
+        MATCH_UNDO = "match_undo", _("取消对账匹配")
 
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(

@@ -13,6 +13,11 @@ from core.money import money
 # R(三): the fixed enrollment subsidy is at least 45% of the resident contribution standard.
 MIN_FIXED_SUBSIDY_SHARE = Decimal("0.45")
 
+POLICY_IN_USE = _(
+    "该政策已被救助测算、审批或监测扫描使用，不能删除，其类别标准也不能修改；"
+    "如需调整，请设定本政策的失效日期，并新建下一版本政策。"
+)
+
 _non_negative = MinValueValidator(Decimal("0"), message=_("金额不能为负数。"))
 _ratio_range = [
     MinValueValidator(Decimal("0"), message=_("比例应在 0 到 1 之间（即 0%%–100%%）。")),
@@ -124,6 +129,21 @@ class Policy(models.Model):
                     % {"name": clash.name, "start": clash.valid_from}
                 )
 
+    def is_used(self) -> bool:
+        """Whether an assessment, approval or scan used this policy (DOMAIN §8).
+
+        Every record that keeps the policy it used points here with on_delete=PROTECT (bills
+        the engine assessed, monitoring runs); a used policy is only superseded, never deleted.
+        """
+        if self.pk is None:
+            return False
+        for relation in self._meta.related_objects:
+            if relation.on_delete is not models.PROTECT or relation.related_model is PolicyCategory:
+                continue
+            if relation.related_model._base_manager.filter(**{relation.field.name: self}).exists():
+                return True
+        return False
+
     @property
     def poverty_return_line(self) -> Decimal:
         """DOMAIN §7: R × 50%, rounded half-up to 0.01."""
@@ -178,6 +198,17 @@ class PolicyCategory(models.Model):
 
     def __str__(self):
         return self.get_category_display()
+
+    def save(self, *args, **kwargs):
+        # The rules a used policy applied stay as they were applied (DOMAIN §8).
+        if self.policy_id and self.policy.is_used():
+            raise ValidationError(POLICY_IN_USE)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.policy_id and self.policy.is_used():
+            raise ValidationError(POLICY_IN_USE)
+        return super().delete(*args, **kwargs)
 
     def clean(self):
         if self.subsidy == self.Subsidy.FIXED:

@@ -15,7 +15,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import idnumber
-from monitoring.models import CheckRun
+from monitoring.models import CheckRun, CheckRunPolicy
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,12 @@ class CheckContext:
     area: str  # region code or "" for everything
     options: dict
     by: object = None
+    policies_used: set = field(default_factory=set)  # ids of the policies measured against
+
+    def use_policy(self, policy) -> None:
+        """Note that the run applies `policy` (kept on the run; the policy is then PROTECTed)."""
+        if policy is not None:
+            self.policies_used.add(policy.pk)
 
     @property
     def area_prefix(self) -> str:
@@ -211,4 +217,8 @@ def check_run(
     run.seconds = time.monotonic() - started
     run.finished_at = timezone.now()
     run.save()
+    CheckRunPolicy.objects.bulk_create(
+        [CheckRunPolicy(run=run, policy_id=pk) for pk in sorted(ctx.policies_used)],
+        ignore_conflicts=True,
+    )
     return run

@@ -106,6 +106,7 @@ def uninsured(ctx: CheckContext) -> None:
             region = p["region_id"]
             if region not in policies:
                 policies[region] = _policy_for(region, day)
+                ctx.use_policy(policies[region])
             policy = policies[region]
             proposal, basis = Decimal("0.00"), ""
             if policy is not None:
@@ -543,6 +544,7 @@ def out_of_catalog(ctx: CheckContext) -> None:
             policy = _policy_for(institution.admdvs, month)
             if policy is None:
                 continue
+            ctx.use_policy(policy)
             limit = {
                 2: policy.out_of_catalog_limit_level2,
                 3: policy.out_of_catalog_limit_level3,

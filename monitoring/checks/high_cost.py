@@ -61,9 +61,10 @@ def coordination_area_code(region_code: str | None) -> str | None:
     return region_code[:4] + "00"
 
 
-def policy_lines(period) -> dict[str, Lines]:
+def policy_lines(period, used: set | None = None) -> dict[str, Lines]:
     """Watch lines per coordination area: the policy in force on the reference date, or else
-    the latest one in force during the period's year."""
+    the latest one in force during the period's year. The ids of the chosen policies are
+    added to `used` (the run keeps them)."""
     reference = period.reference_date()
     chosen: dict[str, Policy] = {}
     policies = (
@@ -78,6 +79,8 @@ def policy_lines(period) -> dict[str, Lines]:
         )
         if current is None or in_force or not _in_force(current, reference):
             chosen[policy.area_id] = policy
+    if used is not None:
+        used.update(p.pk for p in chosen.values())
     return {
         area: Lines(p.rural_income, p.impoverishment_line, p.poverty_return_line)
         for area, p in chosen.items()
@@ -430,7 +433,7 @@ def findings_for(ctx: CheckContext, candidates, lines: dict[str, Lines], referen
 def high_cost(ctx: CheckContext) -> None:
     period = ctx.period
     reference = period.reference_date()
-    lines = policy_lines(period)
+    lines = policy_lines(period, used=ctx.policies_used)
     figures = {area: lines[area].figures for area in sorted(lines)}
     state = HighCostScanState.objects.filter(year=period.year, area=ctx.area).first()
     watermark = _watermark()
