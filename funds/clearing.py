@@ -293,37 +293,42 @@ def clearing_compute(*, area_code: str, period: str, by=None, dry_run: bool = Fa
         _check_role(by, "funds.compute_clearing", area, _("您不能计算本统筹地区的清算单。"))
     result = ClearingResult(area=area.code, period=f"{year:04d}-{month:02d}")
     with transaction.atomic():
-        fund = Fund.objects.select_for_update().get(pk=fund_for_area(area.code).pk)
-        draft = Clearing.objects.select_for_update().filter(fund=fund, year=year, month=month)
-        draft = draft.first()
-        if draft is not None and draft.status != Clearing.Status.DRAFT:
-            raise ValidationError(
-                _("%(period)s 的清算单已%(status)s，不能重新计算。")
-                % {"period": result.period, "status": draft.get_status_display()}
-            )
-        if draft is not None:
-            _release(draft)
-        eligible = _eligible(area, year, month)
-        lines = _build_lines(area, _institution_totals(eligible))
-        _totals(result, lines)
-        if not lines:
-            if draft is not None:
-                draft._history_user = by
-                draft.delete()
-            return result
-        result.clearing = _save_draft(draft, fund, year, month, result, by)
-        for line in lines:
-            line.clearing = result.clearing
-        ClearingLine.objects.bulk_create(lines)
-        held = _hold(result.clearing, eligible)
-        if held != result.settlements:  # pragma: no cover - the fund lock rules this out
-            raise RuntimeError(f"held {held} settlements, counted {result.settlements}")
-        _register_institutions(lines, by)
+        _compute_locked(result, area, year, month, by)
         if dry_run:
-            transaction.set_rollback(True)
+            transaction.set_rollback(True)  # computed exactly as for real, then undone
             result.clearing = None
-        result.applied = not dry_run
+    result.applied = result.clearing is not None
     return result
+
+
+def _compute_locked(result: ClearingResult, area: Region, year: int, month: int, by) -> None:
+    # Computations of one area serialize on its fund row: no two take the same settlements.
+    fund = Fund.objects.select_for_update().get(pk=fund_for_area(area.code).pk)
+    draft = Clearing.objects.select_for_update().filter(fund=fund, year=year, month=month)
+    draft = draft.first()
+    if draft is not None and draft.status != Clearing.Status.DRAFT:
+        raise ValidationError(
+            _("%(period)s 的清算单已%(status)s，不能重新计算。")
+            % {"period": result.period, "status": draft.get_status_display()}
+        )
+    if draft is not None:
+        _release(draft)
+    eligible = _eligible(area, year, month)
+    lines = _build_lines(area, _institution_totals(eligible))
+    _totals(result, lines)
+    if not lines:
+        if draft is not None:  # §10: a month with nothing to clear has no draft
+            draft._history_user = by
+            draft.delete()
+        return
+    result.clearing = _save_draft(draft, fund, year, month, result, by)
+    for line in lines:
+        line.clearing = result.clearing
+    ClearingLine.objects.bulk_create(lines)
+    held = _hold(result.clearing, eligible)
+    if held != result.settlements:  # pragma: no cover - the fund lock rules this out
+        raise RuntimeError(f"held {held} settlements, counted {result.settlements}")
+    _register_institutions(lines, by)
 
 
 # --- Approving and paying ---------------------------------------------------------------

@@ -163,3 +163,14 @@ def test_a_paid_clearing_of_the_month_exits_2(capsys, supervisor_city, accountan
     clearing_pay(clearing=result.clearing, by=accountant_city, paid_on=date(2023, 8, 3))
     code, out, err = _month(capsys)
     assert (code, out) == (2, "") and "已支付" in err
+
+
+def test_dry_run_with_nothing_left_keeps_the_existing_draft(capsys):
+    row = settlement(maf_pay="10.00")
+    _month(capsys)
+    row.insu_admdvs_id = "150202"  # no longer the area's: a recompute would find nothing
+    row.save()
+    code, out, _err = _month(capsys, "2023-07", "--dry-run")
+    assert (code, json.loads(out)["settlements"], json.loads(out)["applied"]) == (0, 0, False)
+    assert Clearing.objects.filter(month=7).exists()
+    assert ClearedSettlement.objects.filter(settlement=row).exists()
