@@ -1,9 +1,14 @@
 """Settlement rows for the clearing tests, as the monitoring import stores them (§9.2)."""
 
+import sys
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from core import idnumber
+
+# The monitoring tests' §9.2 row and file helpers (tests/monitoring/monitoring_helpers.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "monitoring"))
 
 _counter = iter(range(1, 10**9))
 
@@ -54,3 +59,31 @@ def settlement(
         refd_setl_flag=bool(reversal_of),
         init_setl_id=reversal_of,
     )
+
+
+def import_rows(tmp_path, rows):
+    """Import §9.2 rows (the monitoring helpers' `srow` dicts) through the real service."""
+    from monitoring_helpers import write_csv
+
+    from monitoring.importing import settlement_import
+
+    result = settlement_import(path=write_csv(tmp_path / "extract.csv", rows))
+    assert not result.errors, result.errors
+    return result
+
+
+def assisted_row(sid, n, *, maf_pay, med_type="21", code="H15030200001", reversal_of=None):
+    """A §9.2 row (monitoring helpers' `srow`) with `maf_pay` of assistance in its funds."""
+    from monitoring_helpers import certno, srow
+
+    sign = -1 if reversal_of else 1
+    maf = sign * Decimal(maf_pay)
+    row = srow(sid, certno(n), "400.00", enddate="2023-07-10", reversal_of=reversal_of)
+    row.update(
+        med_type=med_type,
+        fixmedins_code=code,
+        maf_pay=maf,
+        fund_pay_sumamt=row["fund_pay_sumamt"] + maf,
+        psn_part_amt=row["psn_part_amt"] - maf,
+    )
+    return row

@@ -355,3 +355,24 @@ def test_district_caseworker_and_supervisor_cannot_compute(caseworker_haibowan, 
 def test_a_future_period_is_refused():
     with pytest.raises(ValidationError, match="尚未到来"):
         _compute("2023-10")
+
+
+def test_imported_settlements_are_cleared_by_the_visit_type_the_import_stored(tmp_path):
+    from clearing_helpers import assisted_row, import_rows
+
+    import_rows(
+        tmp_path,
+        [
+            assisted_row("A1", 1, maf_pay="120.00", med_type="21"),  # 普通住院
+            assisted_row("A2", 2, maf_pay="30.00", med_type="14"),  # 门诊慢特病
+            assisted_row("A3", 3, maf_pay="8.00", med_type="11"),  # 普通门诊
+            assisted_row("A4", 1, maf_pay="120.00", reversal_of="A1"),
+        ],
+    )
+    result = _compute()
+    assert (result.settlements, result.reversals) == (4, 1)
+    assert (result.inpatient, result.outpatient, result.total) == (
+        D("0.00"),
+        D("38.00"),
+        D("38.00"),
+    )
