@@ -440,3 +440,55 @@ def clearing_pay(*, clearing: Clearing, by, paid_on: date, reference: str = "") 
         clearing._history_user = by
         clearing.save(update_fields=["status", "paid_by", "paid_on", "payment_reference"])
     return clearing
+
+
+# --- Reading (pages, PDF, export) -------------------------------------------------------
+
+
+@dataclass
+class PayeeGroup:
+    """The lines of one payee: an institution, or every institution cleared cross-area."""
+
+    payee: str
+    name: str
+    lines: list
+    settlements: int = 0
+    reversals: int = 0
+    medfee_sumamt: Decimal = ZERO
+    inpatient: Decimal = ZERO
+    outpatient: Decimal = ZERO
+    net: Decimal = ZERO
+
+    @property
+    def is_cross_area(self) -> bool:
+        return self.payee == CROSS_AREA
+
+    @property
+    def amount(self) -> Decimal:
+        """What changes hands, whichever way (the PDF's 人民币大写)."""
+        return abs(self.net)
+
+    @property
+    def recovers(self) -> bool:
+        """A negative net is owed by the institution (应扣回)."""
+        return self.net < 0
+
+
+def clearing_payees(clearing: Clearing) -> list[PayeeGroup]:
+    """The clearing's lines grouped by payee, institutions first, the cross-area payee last."""
+    groups: dict[str, PayeeGroup] = {}
+    for line in clearing.lines.order_by("institution_code"):
+        name = _("异地就医清算") if line.is_cross_area else line.institution_name
+        group = groups.setdefault(line.payee, PayeeGroup(line.payee, name, []))
+        group.lines.append(line)
+        for attr in ("settlements", "reversals", "medfee_sumamt", "inpatient", "outpatient"):
+            setattr(group, attr, getattr(group, attr) + getattr(line, attr))
+        group.net += line.net
+    return sorted(groups.values(), key=lambda g: (g.is_cross_area, g.payee))
+
+
+def line_settlements(line: ClearingLine):
+    """The settlement rows a line holds (drill-down and export), in settlement order."""
+    from monitoring.models import Settlement
+
+    return Settlement.objects.filter(cleared__line=line).order_by("setl_time", "setl_id")
