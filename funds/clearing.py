@@ -28,10 +28,10 @@ from django.db.models import (
     Count,
     DecimalField,
     Exists,
+    F,
     Max,
     OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
 )
@@ -206,19 +206,18 @@ def _build_lines(area: Region, totals: list[dict]) -> list[ClearingLine]:
 
 
 def _hold(clearing: Clearing, eligible) -> int:
-    """INSERT … SELECT the holds of every eligible settlement, each on its line."""
-    rows = eligible.annotate(
-        hold_clearing=Value(clearing.pk),
-        hold_line=Subquery(
-            ClearingLine.objects.filter(
-                clearing_id=clearing.pk, institution_code=OuterRef("fixmedins_code")
-            ).values("pk")[:1]
-        ),
-    ).values_list("hold_clearing", "hold_line", "pk")
-    sql, params = rows.query.sql_with_params()
-    table = ClearedSettlement._meta.db_table
+    """INSERT … SELECT the holds of every eligible settlement, each on its institution's line
+    (a hash join on the code: one pass, no lookup per row)."""
+    rows = eligible.annotate(s_id=F("pk"), s_code=F("fixmedins_code")).values("s_id", "s_code")
+    sql, params = rows.order_by().query.sql_with_params()
+    held, lines = ClearedSettlement._meta.db_table, ClearingLine._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (clearing_id, line_id, settlement_id) {sql}", params)
+        cursor.execute(
+            f"INSERT INTO {held} (line_id, settlement_id) "
+            f"SELECT l.id, s.s_id FROM ({sql}) s JOIN {lines} l "
+            "ON l.clearing_id = %s AND l.institution_code = s.s_code",
+            [*params, clearing.pk],
+        )
         return cursor.rowcount
 
 
@@ -262,7 +261,7 @@ def _totals(result: ClearingResult, lines: list[ClearingLine]) -> None:
 
 def _release(draft: Clearing) -> None:
     """Drop a draft's holds and lines (set-based deletes): its settlements are free again."""
-    ClearedSettlement.objects.filter(clearing=draft).delete()
+    ClearedSettlement.objects.filter(line__clearing=draft).delete()
     ClearingLine.objects.filter(clearing=draft).delete()
 
 

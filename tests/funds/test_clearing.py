@@ -81,7 +81,7 @@ def test_clearing_takes_the_areas_settlements_to_the_month_end_per_institution(a
     )
     assert hospital.net == D("150.50") and hospital.medfee_sumamt == D("301.00")
     assert lines["P15030400002"].payee == "P15030400002"
-    held = ClearedSettlement.objects.filter(clearing=result.clearing).select_related(
+    held = ClearedSettlement.objects.filter(line__clearing=result.clearing).select_related(
         "line", "settlement"
     )
     assert len(held) == 4
