@@ -90,7 +90,14 @@ def clearing_xlsx(clearing: Clearing) -> bytes:
     for col, width in zip("ABCDEFGHI", (18, 16, 30, 10, 10, 16, 16, 16, 16), strict=True):
         ws.column_dimensions[col].width = width
 
-    detail = wb.create_sheet(_("结算明细"))
+    _settlement_sheet(wb.create_sheet(_("结算明细")), groups, bold, fill)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _settlement_sheet(detail, groups, bold, fill) -> None:
+    """The settlements behind each line, streamed from the database in chunks."""
     _header(
         detail,
         [
@@ -123,6 +130,3 @@ def clearing_xlsx(clearing: Clearing) -> bytes:
                         s.maf_pay,
                     ]
                 )
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
