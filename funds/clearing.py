@@ -47,6 +47,7 @@ from core.scoping import can_write
 from funds.models import Fund, Subject, Transaction
 from funds.models_clearing import CROSS_AREA, ClearedSettlement, Clearing, ClearingLine
 from funds.services import _post, fund_for_area
+from monitoring.checks import china_today  # DOMAIN §9: today in Asia/Shanghai, shared
 
 ZERO = Decimal("0.00")
 # §8: a letter (H medical institution, P pharmacy) + the 6-digit region code + 5 digits.
@@ -89,11 +90,6 @@ class ClearingResult:
 
 
 # --- Small rules ------------------------------------------------------------------------
-
-
-def china_today() -> date:
-    """DOMAIN §9: "today" is the date in Asia/Shanghai (the shared fixed-offset zone)."""
-    return datetime.now(idnumber.CHINA_TZ).date()
 
 
 def parse_period(text: str) -> tuple[int, int]:
@@ -307,7 +303,7 @@ def _compute_locked(result: ClearingResult, area: Region, year: int, month: int,
     draft = draft.first()
     if draft is not None and draft.status != Clearing.Status.DRAFT:
         raise ValidationError(
-            _("%(period)s 的清算单已%(status)s，不能重新计算。")
+            _("%(period)s 的清算单%(status)s，不能重新计算。")
             % {"period": result.period, "status": draft.get_status_display()}
         )
     if draft is not None:

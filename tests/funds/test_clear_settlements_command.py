@@ -174,3 +174,11 @@ def test_dry_run_with_nothing_left_keeps_the_existing_draft(capsys):
     assert (code, json.loads(out)["settlements"], json.loads(out)["applied"]) == (0, 0, False)
     assert Clearing.objects.filter(month=7).exists()
     assert ClearedSettlement.objects.filter(settlement=row).exists()
+
+
+def test_the_refusal_names_the_month_and_its_status(capsys, supervisor_city):
+    settlement(maf_pay="10.00")
+    result = clearing_compute(area_code="150300", period="2023-07")
+    clearing_approve(clearing=result.clearing, by=supervisor_city)
+    _code, _out, err = _month(capsys)
+    assert err.strip() == "2023-07 的清算单已审核，不能重新计算。"
