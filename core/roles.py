@@ -72,6 +72,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "funds.view_fund",
         "funds.view_transaction",
         "funds.approve_transaction",
+        # clearings with institutions (DOMAIN §10): the second person approves
+        "funds.view_clearing",
+        "funds.approve_clearing",
     ],
     # 财务: fund entries and reconciliation.
     Role.ACCOUNTANT: [
@@ -89,6 +92,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "funds.close_period",
         "funds.view_budget",
         "funds.change_budget",
+        # clearings (DOMAIN §10): computes a draft or records the payment of another's
+        "funds.view_clearing",
+        "funds.compute_clearing",
+        "funds.pay_clearing",
     ],
     # 管理员: policy, users, Django admin.
     Role.ADMIN: [

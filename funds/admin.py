@@ -5,6 +5,8 @@ from django.contrib import admin
 from core.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from funds.models import (
     Budget,
+    Clearing,
+    ClearingLine,
     Fund,
     Leg,
     Match,
@@ -94,3 +96,25 @@ class MatchAdmin(ReadOnlyAdmin):
 @admin.register(MatchedLeg)
 class MatchedLegAdmin(ReadOnlyAdmin):
     list_display = ["match", "leg"]
+
+
+class ClearingLineInline(admin.TabularInline):
+    model = ClearingLine
+    fields = ["institution_code", "institution_name", "payee", "settlements", "reversals"]
+    fields += ["medfee_sumamt", "inpatient", "outpatient", "net"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Clearing)
+class ClearingAdmin(ReadOnlyAdmin):
+    """Clearings change only through funds.clearing (compute, approve, pay)."""
+
+    list_display = ["fund", "year", "month", "status", "settlements", "total", "computed_by"]
+    list_display += ["approved_by", "paid_by", "paid_on"]
+    list_filter = ["fund", "status", "year"]
+    inlines = [ClearingLineInline]

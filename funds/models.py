@@ -480,3 +480,8 @@ class MatchedLeg(models.Model):
 
     def __str__(self):
         return f"{self.match_id} {self.leg_id}"
+
+
+# Clearing with institutions (DOMAIN §10) lives in its own module; imported here so Django
+# registers its models with the funds app.
+from funds.models_clearing import ClearedSettlement, Clearing, ClearingLine  # noqa: E402, F401

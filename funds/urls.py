@@ -1,6 +1,6 @@
 from django.urls import path
 
-from funds import views
+from funds import views, views_clearing
 
 app_name = "funds"
 urlpatterns = [
@@ -58,4 +58,24 @@ urlpatterns = [
     path("<str:area>/report/", views.report, name="report"),
     path("<str:area>/report.xlsx", views.report_xlsx, name="report_xlsx"),
     path("<str:area>/report.pdf", views.report_pdf, name="report_pdf"),
+    # Clearing with institutions (DOMAIN §10)
+    path("<str:area>/clearings/", views_clearing.clearing_list, name="clearing_list"),
+    path("<str:area>/clearings/<int:pk>/", views_clearing.clearing_detail, name="clearing_detail"),
+    path(
+        "<str:area>/clearings/<int:pk>/approve/",
+        views_clearing.clearing_approve,
+        name="clearing_approve",
+    ),
+    path("<str:area>/clearings/<int:pk>/pay/", views_clearing.clearing_pay, name="clearing_pay"),
+    path(
+        "<str:area>/clearings/<int:pk>/lines/<int:line>/",
+        views_clearing.clearing_line,
+        name="clearing_line",
+    ),
+    path(
+        "<str:area>/clearings/<int:pk>/<str:payee>.pdf",
+        views_clearing.clearing_pdf,
+        name="clearing_pdf",
+    ),
+    path("<str:area>/clearings/<int:pk>.xlsx", views_clearing.clearing_xlsx, name="clearing_xlsx"),
 ]

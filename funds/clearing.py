@@ -1,0 +1,489 @@
+"""Clearing one-stop assistance with institutions (清算, DOMAIN §10): compute, approve, pay.
+
+Invariants kept here:
+- each settlement row is cleared exactly once: a clearing takes the area's settlements with
+  `maf_pay ≠ 0` up to the end of its month that no clearing holds yet, and the unique
+  settlement of `ClearedSettlement` makes the database refuse a second hold; computations of
+  one area serialize on the fund's row, so two clerks never take the same rows;
+- a draft holds its settlements; recomputing it releases and retakes them in one
+  transaction; an approved or paid clearing is never recomputed;
+- three different people: the one who computed (or the shell) ≠ the approver ≠ the payer,
+  whatever roles each holds (DOMAIN §8 segregation of duties);
+- paying posts once per payee and visit type (key `clearing:{area}:{YYYY-MM}:{payee}:{kind}`),
+  in an open period, in the same transaction as the status change.
+
+The computation is set-based (one GROUP BY over the month's settlements, one INSERT … SELECT
+for the holds), so its cost does not grow with Python loops over rows.
+"""
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core import idnumber
+from core.choices import VisitType
+from core.models import Region
+from core.money import money
+from core.scoping import can_write
+from funds.models import Fund, Subject, Transaction
+from funds.models_clearing import CROSS_AREA, ClearedSettlement, Clearing, ClearingLine
+from funds.services import _post, fund_for_area
+from monitoring.checks import china_today  # DOMAIN §9: today in Asia/Shanghai, shared
+
+ZERO = Decimal("0.00")
+# §8: a letter (H medical institution, P pharmacy) + the 6-digit region code + 5 digits.
+INSTITUTION_CODE = re.compile(r"[A-Z]([0-9]{6})[0-9]{5}", re.ASCII)
+PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
+POSTING_SUBJECTS = {"inpatient": Subject.INPATIENT, "outpatient": Subject.OUTPATIENT}
+
+
+@dataclass
+class ClearingResult:
+    """What a computation took (the §10 command prints it)."""
+
+    area: str
+    period: str
+    settlements: int = 0
+    reversals: int = 0
+    payees: int = 0
+    inpatient: Decimal = ZERO
+    outpatient: Decimal = ZERO
+    total: Decimal = ZERO
+    cross_area: Decimal = ZERO
+    applied: bool = False
+    clearing: Clearing | None = None
+    lines: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """The §10 JSON, keys in the contract's order, amounts as 2-decimal strings."""
+        return {
+            "area": self.area,
+            "period": self.period,
+            "settlements": self.settlements,
+            "reversals": self.reversals,
+            "payees": self.payees,
+            "inpatient": f"{money(self.inpatient):.2f}",
+            "outpatient": f"{money(self.outpatient):.2f}",
+            "total": f"{money(self.total):.2f}",
+            "cross_area": f"{money(self.cross_area):.2f}",
+            "applied": self.applied,
+        }
+
+
+# --- Small rules ------------------------------------------------------------------------
+
+
+def parse_period(text: str) -> tuple[int, int]:
+    """`YYYY-MM` (ASCII digits, month 01–12), not after the current month in Shanghai."""
+    match = PERIOD.fullmatch(text or "")
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
+        raise ValidationError(_("清算期间应为 YYYY-MM：%(period)s") % {"period": text})
+    year, month = int(match.group(1)), int(match.group(2))
+    today = china_today()
+    if (year, month) > (today.year, today.month):
+        raise ValidationError(_("清算期间 %(period)s 尚未到来，不能清算。") % {"period": text})
+    return year, month
+
+
+def coordination_area(code: str) -> Region:
+    """The city-level region of `code`; anything else is refused."""
+    region = Region.objects.filter(code=code or "").first()
+    if region is None or region.level != Region.Level.CITY:
+        raise ValidationError(_("%(code)s 不是统筹地区（盟市）的区划代码。") % {"code": code})
+    return region
+
+
+def institution_region(code: str) -> str | None:
+    """The region code inside a national institution code (§8), or None if malformed."""
+    match = INSTITUTION_CODE.fullmatch(code or "")
+    return match.group(1) if match else None
+
+
+def _month_end_moment(year: int, month: int) -> datetime:
+    """The first moment after month M in Shanghai: `setl_time` dates ≤ M's last day."""
+    last = date(year, month, calendar.monthrange(year, month)[1]) + timedelta(days=1)
+    return datetime(last.year, last.month, last.day, tzinfo=idnumber.CHINA_TZ)
+
+
+def _check_role(by, perm: str, area: Region, message: str) -> None:
+    if not by.has_perm(perm) or not can_write(by, area.code):
+        raise ValidationError(message)
+
+
+# --- Computing a draft ------------------------------------------------------------------
+
+
+def _eligible(area: Region, year: int, month: int):
+    """The area's settlements to clear up to the end of the month that no clearing holds."""
+    from monitoring.models import Settlement
+
+    return Settlement.objects.filter(
+        insu_admdvs__in=area.subtree_codes(),
+        setl_time__lt=_month_end_moment(year, month),
+    ).filter(
+        ~Q(maf_pay=0),
+        ~Exists(ClearedSettlement.objects.filter(settlement_id=OuterRef("pk"))),
+    )
+
+
+def _sum(expression, condition: Q | None = None):
+    return Coalesce(
+        Sum(expression, filter=condition),
+        Value(ZERO),
+        output_field=DecimalField(max_digits=16, decimal_places=2),
+    )
+
+
+def _institution_totals(eligible) -> list[dict]:
+    """One GROUP BY: per institution, counts and sums (inpatient vs chronic + general).
+    Visit types are those the import stored on each row (`Settlement.visit_type`)."""
+    return list(
+        eligible.values("fixmedins_code")
+        .annotate(
+            settlements=Count("id"),
+            reversals=Count("id", filter=Q(refd_setl_flag=True)),
+            name=Max("fixmedins_name"),
+            medfee_sumamt=_sum("medfee_sumamt"),
+            inpatient=_sum("maf_pay", Q(visit_type=VisitType.INPATIENT)),
+            # chronic + general outpatient: everything that is not inpatient (§9.2)
+            outpatient=_sum("maf_pay", ~Q(visit_type=VisitType.INPATIENT)),
+        )
+        .order_by("fixmedins_code")
+    )
+
+
+def _build_lines(area: Region, totals: list[dict]) -> list[ClearingLine]:
+    """Lines per institution; institutions outside the area go to the cross-area payee."""
+    from claims.models import Institution
+
+    register = {
+        i.code: i
+        for i in Institution.objects.filter(code__in=[t["fixmedins_code"] for t in totals])
+    }
+    lines = []
+    for t in totals:
+        code = t["fixmedins_code"]
+        known = register.get(code)
+        region = institution_region(code) or (known.admdvs if known else None)
+        outside = region is not None and not region.startswith(area.prefix)
+        lines.append(
+            ClearingLine(
+                institution_code=code,
+                institution_name=(known.name if known else t["name"]) or code,
+                payee=CROSS_AREA if outside else code,
+                settlements=t["settlements"],
+                reversals=t["reversals"],
+                medfee_sumamt=money(t["medfee_sumamt"]),
+                inpatient=money(t["inpatient"]),
+                outpatient=money(t["outpatient"]),
+                net=money(t["inpatient"] + t["outpatient"]),
+            )
+        )
+    return lines
+
+
+def _hold(clearing: Clearing, eligible) -> int:
+    """INSERT … SELECT the holds of every eligible settlement, each on its institution's line
+    (a hash join on the code: one pass, no lookup per row)."""
+    rows = eligible.annotate(s_id=F("pk"), s_code=F("fixmedins_code")).values("s_id", "s_code")
+    sql, params = rows.order_by().query.sql_with_params()
+    held, lines = ClearedSettlement._meta.db_table, ClearingLine._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {held} (line_id, settlement_id) "
+            f"SELECT l.id, s.s_id FROM ({sql}) s JOIN {lines} l "
+            "ON l.clearing_id = %s AND l.institution_code = s.s_code",
+            [*params, clearing.pk],
+        )
+        return cursor.rowcount
+
+
+def _register_institutions(lines: list[ClearingLine], by) -> None:
+    """§8: the institution register is filled from settlements; codes it lacks are added
+    (name from the latest settlement, region from the code, level 1 until an admin sets it,
+    designated: they settle one-stop). Admins' edits of known institutions are kept."""
+    from simple_history.utils import bulk_create_with_history
+
+    from claims.models import Institution
+
+    codes = [line.institution_code for line in lines]
+    known = set(Institution.objects.filter(code__in=codes).values_list("code", flat=True))
+    new = [
+        Institution(
+            code=line.institution_code,
+            name=line.institution_name[:200],
+            level=Institution.Level.ONE,
+            admdvs=institution_region(line.institution_code) or "",
+            designated=True,
+        )
+        for line in lines
+        if line.institution_code not in known
+    ]
+    if new:
+        bulk_create_with_history(
+            new, Institution, default_user=by, default_change_reason=_("清算时由结算明细登记")
+        )
+
+
+def _totals(result: ClearingResult, lines: list[ClearingLine]) -> None:
+    result.settlements = sum(line.settlements for line in lines)
+    result.reversals = sum(line.reversals for line in lines)
+    result.payees = len({line.payee for line in lines})
+    result.inpatient = sum((line.inpatient for line in lines), ZERO)
+    result.outpatient = sum((line.outpatient for line in lines), ZERO)
+    result.total = result.inpatient + result.outpatient
+    result.cross_area = sum((line.net for line in lines if line.is_cross_area), ZERO)
+    result.lines = lines
+
+
+def _release(draft: Clearing) -> None:
+    """Drop a draft's holds and lines (set-based deletes): its settlements are free again."""
+    ClearedSettlement.objects.filter(line__clearing=draft).delete()
+    ClearingLine.objects.filter(clearing=draft).delete()
+
+
+def _save_draft(draft, fund, year, month, result, by) -> Clearing:
+    draft = draft or Clearing(fund=fund, year=year, month=month)
+    for name in ("settlements", "reversals", "payees", "inpatient", "outpatient", "total"):
+        setattr(draft, name, getattr(result, name))
+    draft.cross_area = result.cross_area
+    draft.medfee_sumamt = sum((line.medfee_sumamt for line in result.lines), ZERO)
+    draft.computed_by = by
+    draft.computed_at = timezone.now()
+    draft._history_user = by
+    draft.save()
+    return draft
+
+
+def clearing_compute(*, area_code: str, period: str, by=None, dry_run: bool = False):
+    """Compute the clearing of an area and month as a draft (DOMAIN §10).
+
+    `by` None is the shell (the `clear_settlements` command). Refused (ValidationError):
+    not a coordination area, a malformed or future period, an approved or paid clearing of
+    that month, a user without the role or outside the area. Nothing to clear: no draft
+    (an existing draft is removed). `dry_run` computes the same and writes nothing.
+    """
+    area = coordination_area(area_code)
+    year, month = parse_period(period)
+    if by is not None:
+        _check_role(by, "funds.compute_clearing", area, _("您不能计算本统筹地区的清算单。"))
+    result = ClearingResult(area=area.code, period=f"{year:04d}-{month:02d}")
+    with transaction.atomic():
+        _compute_locked(result, area, year, month, by)
+        if dry_run:
+            transaction.set_rollback(True)  # computed exactly as for real, then undone
+            result.clearing = None
+    result.applied = result.clearing is not None
+    return result
+
+
+def _compute_locked(result: ClearingResult, area: Region, year: int, month: int, by) -> None:
+    # Computations of one area serialize on its fund row: no two take the same settlements.
+    fund = Fund.objects.select_for_update().get(pk=fund_for_area(area.code).pk)
+    draft = Clearing.objects.select_for_update().filter(fund=fund, year=year, month=month)
+    draft = draft.first()
+    if draft is not None and draft.status != Clearing.Status.DRAFT:
+        raise ValidationError(
+            _("%(period)s 的清算单%(status)s，不能重新计算。")
+            % {"period": result.period, "status": draft.get_status_display()}
+        )
+    if draft is not None:
+        _release(draft)
+    eligible = _eligible(area, year, month)
+    lines = _build_lines(area, _institution_totals(eligible))
+    _totals(result, lines)
+    if not lines:
+        if draft is not None:  # §10: a month with nothing to clear has no draft
+            draft._history_user = by
+            draft.delete()
+        return
+    result.clearing = _save_draft(draft, fund, year, month, result, by)
+    for line in lines:
+        line.clearing = result.clearing
+    ClearingLine.objects.bulk_create(lines)
+    held = _hold(result.clearing, eligible)
+    if held != result.settlements:  # pragma: no cover - the fund lock rules this out
+        raise RuntimeError(f"held {held} settlements, counted {result.settlements}")
+    _register_institutions(lines, by)
+
+
+# --- Approving and paying ---------------------------------------------------------------
+
+
+def _locked(clearing: Clearing) -> Clearing:
+    return Clearing.objects.select_for_update().select_related("fund__area").get(pk=clearing.pk)
+
+
+def clearing_approve(*, clearing: Clearing, by) -> Clearing:
+    """Draft → approved by a second person (maker-checker: not the one who computed it).
+    Approving changes no line and no hold."""
+    area = clearing.fund.area
+    _check_role(by, "funds.approve_clearing", area, _("您不能审核本统筹地区的清算单。"))
+    with transaction.atomic():
+        clearing = _locked(clearing)
+        if clearing.status != Clearing.Status.DRAFT:
+            raise ValidationError(_("只能审核草稿状态的清算单。"))
+        if clearing.computed_by_id == by.id:
+            raise ValidationError(_("审核人不能审核本人计算的清算单。"))
+        clearing.status = Clearing.Status.APPROVED
+        clearing.approved_by = by
+        clearing.approved_at = timezone.now()
+        clearing._history_user = by
+        clearing.save(update_fields=["status", "approved_by", "approved_at"])
+    return clearing
+
+
+def clearing_postings(clearing: Clearing) -> list[tuple[str, str, Decimal]]:
+    """(payee, kind, amount) to post: per payee and visit type, non-zero sums only."""
+    sums = (
+        clearing.lines.values("payee")
+        .annotate(inpatient=Sum("inpatient"), outpatient=Sum("outpatient"))
+        .order_by("payee")
+    )
+    postings = []
+    for row in sums:
+        for kind in ("inpatient", "outpatient"):
+            if money(row[kind]) != 0:
+                postings.append((row["payee"], kind, money(row[kind])))
+    return postings
+
+
+def _post_once(*, clearing: Clearing, payee: str, kind: str, amount: Decimal, by, day: date):
+    """Debit the benefit subject, credit the expense account (negative: the reverse), once
+    per key; a retry finds the voucher already posted."""
+    key = f"clearing:{clearing.fund.area_id}:{clearing.period}:{payee}:{kind}"
+    existing = _existing(key, kind, amount)
+    if existing is not None:
+        return existing
+    subject = POSTING_SUBJECTS[kind]
+    payee_name = _("异地就医清算") if payee == CROSS_AREA else payee
+    memo = _("一站式结算清算 %(period)s %(payee)s") % {
+        "period": clearing.period,
+        "payee": payee_name,
+    }
+    try:
+        with transaction.atomic():
+            return _post(
+                fund=clearing.fund,
+                booked_on=day,
+                kind=Transaction.Kind.BENEFIT,
+                memo=memo,
+                legs=[(subject, amount), (Subject.EXPENSE_ACCOUNT, -amount)],
+                by=by,
+                reference=clearing.payment_reference,
+                key=key,
+                visit_type=VisitType.INPATIENT if kind == "inpatient" else "",
+            )
+    except IntegrityError:
+        existing = _existing(key, kind, amount)
+        if existing is None:
+            raise
+        return existing
+
+
+def _existing(key: str, kind: str, amount: Decimal) -> Transaction | None:
+    voucher = Transaction.objects.filter(key=key).first()
+    if voucher is None:
+        return None
+    posted = voucher.legs.filter(subject_id=POSTING_SUBJECTS[kind]).aggregate(s=Sum("amount"))
+    if posted["s"] != amount:
+        raise ValidationError(_("业务键 %(key)s 已记账，但金额或类型不同。") % {"key": key})
+    return voucher
+
+
+def clearing_pay(*, clearing: Clearing, by, paid_on: date, reference: str = "") -> Clearing:
+    """Approved → paid by the fund accountant, a third person (neither the one who computed
+    nor the approver). Posts per payee and visit type in an open period; a retry of a paid
+    clearing posts nothing again."""
+    area = clearing.fund.area
+    _check_role(by, "funds.pay_clearing", area, _("您不能登记本统筹地区的清算支付。"))
+    if paid_on > china_today():
+        raise ValidationError({"paid_on": _("支付日期不能晚于今天。")})
+    with transaction.atomic():
+        clearing = _locked(clearing)
+        if by.id in (clearing.computed_by_id, clearing.approved_by_id):
+            raise ValidationError(_("支付登记人不能是清算单的计算人或审核人。"))
+        if clearing.status == Clearing.Status.PAID:
+            return clearing
+        if clearing.status != Clearing.Status.APPROVED:
+            raise ValidationError(_("只能为已审核的清算单登记支付。"))
+        clearing.payment_reference = (reference or "").strip()[:40]
+        for payee, kind, amount in clearing_postings(clearing):
+            _post_once(clearing=clearing, payee=payee, kind=kind, amount=amount, by=by, day=paid_on)
+        clearing.status = Clearing.Status.PAID
+        clearing.paid_by = by
+        clearing.paid_on = paid_on
+        clearing._history_user = by
+        clearing.save(update_fields=["status", "paid_by", "paid_on", "payment_reference"])
+    return clearing
+
+
+# --- Reading (pages, PDF, export) -------------------------------------------------------
+
+
+@dataclass
+class PayeeGroup:
+    """The lines of one payee: an institution, or every institution cleared cross-area."""
+
+    payee: str
+    name: str
+    lines: list
+    settlements: int = 0
+    reversals: int = 0
+    medfee_sumamt: Decimal = ZERO
+    inpatient: Decimal = ZERO
+    outpatient: Decimal = ZERO
+    net: Decimal = ZERO
+
+    @property
+    def is_cross_area(self) -> bool:
+        return self.payee == CROSS_AREA
+
+    @property
+    def amount(self) -> Decimal:
+        """What changes hands, whichever way (the PDF's 人民币大写)."""
+        return abs(self.net)
+
+    @property
+    def recovers(self) -> bool:
+        """A negative net is owed by the institution (应扣回)."""
+        return self.net < 0
+
+
+def clearing_payees(clearing: Clearing) -> list[PayeeGroup]:
+    """The clearing's lines grouped by payee, institutions first, the cross-area payee last."""
+    groups: dict[str, PayeeGroup] = {}
+    for line in clearing.lines.order_by("institution_code"):
+        name = _("异地就医清算") if line.is_cross_area else line.institution_name
+        group = groups.setdefault(line.payee, PayeeGroup(line.payee, name, []))
+        group.lines.append(line)
+        for attr in ("settlements", "reversals", "medfee_sumamt", "inpatient", "outpatient"):
+            setattr(group, attr, getattr(group, attr) + getattr(line, attr))
+        group.net += line.net
+    return sorted(groups.values(), key=lambda g: (g.is_cross_area, g.payee))
+
+
+def line_settlements(line: ClearingLine):
+    """The settlement rows a line holds (drill-down and export), in settlement order."""
+    from monitoring.models import Settlement
+
+    return Settlement.objects.filter(cleared__line=line).order_by("setl_time", "setl_id")
