@@ -98,16 +98,11 @@ class MatchedLegAdmin(ReadOnlyAdmin):
     list_display = ["match", "leg"]
 
 
-class ClearingLineInline(admin.TabularInline):
+class ClearingLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = ClearingLine
     fields = ["institution_code", "institution_name", "payee", "settlements", "reversals"]
     fields += ["medfee_sumamt", "inpatient", "outpatient", "net"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Clearing)
