@@ -1004,9 +1004,7 @@ def _import(source, regions, *, path, by, dry_run, batch_id, progress) -> Import
     return result
 
 
-def check_file(
-    cursor, result: ImportResult, *, recheck: bool, lock: bool = True, by=None
-) -> dict:
+def check_file(cursor, result: ImportResult, *, recheck: bool, lock: bool = True, by=None) -> dict:
     """The file-wide checks of the staged rows, under the import lock; `result` gets the counts
     and the errors, in file order. Returns the staged rows counted by status. `by`: the user
     of a web import, whose rows must lie in their writable subtree (None: the system/cron)."""
