@@ -20,7 +20,11 @@ pytestmark = pytest.mark.django_db
 def person(haibowan):
     person = PersonFactory(region=haibowan, name="王建国", phone="13904730001")
     identity_grant(
-        person=person, category=Category.SUBSISTENCE, start=date(2022, 6, 1), region=haibowan, by=None
+        person=person,
+        category=Category.SUBSISTENCE,
+        start=date(2022, 6, 1),
+        region=haibowan,
+        by=None,
     )
     return person
 
@@ -403,7 +407,9 @@ def test_dashboard_card_counts_current_identities_in_scope(rf, caseworker_haibow
     from beneficiaries.selectors import dashboard_context
 
     other = PersonFactory(region=wuda, id_number=idnumber.make("150304", date(1990, 1, 1), 3))
-    identity_grant(person=other, category=Category.DESTITUTE, start=date(2022, 1, 1), region=wuda, by=None)
+    identity_grant(
+        person=other, category=Category.DESTITUTE, start=date(2022, 1, 1), region=wuda, by=None
+    )
     context = dashboard_context(caseworker_haibowan)
     assert context["beneficiaries_active_total"] == 1
     assert dict(context["beneficiaries_by_category"])["低保对象"] == 1
