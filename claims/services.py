@@ -422,25 +422,40 @@ def _case_hands(application: Application) -> dict[str, set[int]]:
     return {step: ids - {None} for step, ids in hands.items()}
 
 
-def _check_decider(application: Application, by) -> None:
-    """DOMAIN §8: prepare ≠ approve, whoever prepared a case by any of its steps. Compared by
-    person, so a user holding several roles still cannot do two steps of one case."""
+def decide_refusal(application: Application, by) -> str | None:
+    """Why `by` may not approve or reject `application` (DOMAIN §8: prepare ≠ approve, whoever
+    did any step of preparing it), or None. Compared by person, so a user holding several
+    roles still cannot do two steps of one case. The page uses it to hide the buttons."""
     hands = _case_hands(application)
     if by.id in hands["prepared"]:
-        raise ValidationError(_("审核人不能审批本人经办的申请。"))
+        return _("审核人不能审批本人经办的申请。")
     if by.id in hands["bills"]:
-        raise ValidationError(_("审核人不能审批本人录入票据的申请。"))
+        return _("审核人不能审批本人录入票据的申请。")
     if by.id in hands["submitted"]:
-        raise ValidationError(_("审核人不能审批本人提交的申请。"))
+        return _("审核人不能审批本人提交的申请。")
+    return None
+
+
+def pay_refusal(application: Application, by) -> str | None:
+    """Why `by` may not record the payment (DOMAIN §8: record payment ≠ approve ≠ prepare)."""
+    hands = _case_hands(application)
+    if by.id in hands["decided"]:
+        return _("审批人不能登记本人审批的申请的支付。")
+    if by.id in hands["prepared"] | hands["bills"] | hands["submitted"]:
+        return _("经办人不能登记本人经办的申请的支付。")
+    return None
+
+
+def _check_decider(application: Application, by) -> None:
+    refusal = decide_refusal(application, by)
+    if refusal:
+        raise ValidationError(refusal)
 
 
 def _check_payer(application: Application, by) -> None:
-    """DOMAIN §8: record payment ≠ approve ≠ prepare, for one case."""
-    hands = _case_hands(application)
-    if by.id in hands["decided"]:
-        raise ValidationError(_("审批人不能登记本人审批的申请的支付。"))
-    if by.id in hands["prepared"] | hands["bills"] | hands["submitted"]:
-        raise ValidationError(_("经办人不能登记本人经办的申请的支付。"))
+    refusal = pay_refusal(application, by)
+    if refusal:
+        raise ValidationError(refusal)
 
 
 def _lock_person_years(person, years) -> None:

@@ -148,3 +148,19 @@ def test_a_regional_viewer_cannot_write_applications(
         services.application_reject(application=draft, by=by, comment="否")
     draft.refresh_from_db()
     assert draft.status == S.SUBMITTED
+
+
+def test_the_page_offers_no_second_step_of_the_same_case(
+    client, draft, helper, city_hospital, supervisor_city
+):
+    from django.urls import reverse
+
+    services.bill_add(application=draft, by=helper, **example_a(city_hospital, invoice="INV-2"))
+    _submit(draft, draft.prepared_by)
+    detail = reverse("claims:application_detail", args=[draft.pk])
+    client.force_login(helper)
+    assert "审批通过" not in client.get(detail).content.decode()
+    grant_role(supervisor_city, Role.ACCOUNTANT)
+    services.application_approve(application=draft, by=supervisor_city)
+    client.force_login(supervisor_city)
+    assert "确认已支付" not in client.get(detail).content.decode()
