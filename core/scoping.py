@@ -77,7 +77,9 @@ def check_allowed(by, perm: str, region_code: str | None = None) -> None:
     if by is None or not by.is_authenticated:
         raise PermissionDenied(_("请先登录。"))
     region = by.region
-    if not by.is_superuser and (region is None or region.level == region.Level.PROVINCE):
+    if not by.is_superuser and region is None:
+        raise PermissionDenied(_("您的账号未设置所属区划，不能修改记录。"))
+    if not by.is_superuser and region.level == region.Level.PROVINCE:
         raise PermissionDenied(_("自治区级用户只能查看，不能修改。"))
     if not by.has_perm(perm):
         raise PermissionDenied(_("您没有执行此操作的权限。"))
