@@ -40,6 +40,7 @@ from beneficiaries.services import (
 from core import idnumber
 from core.choices import Category, Department
 from core.models import Region
+from core.scoping import can_write, check_allowed
 
 __all__ = [
     "COLUMNS",
@@ -266,11 +267,12 @@ def _category(value) -> str | None:
 
 
 def roster_preview(
-    *, name: str, data: bytes, department: str, region: Region, as_of: date
+    *, name: str, data: bytes, department: str, region: Region, as_of: date, by=None
 ) -> RosterPlan:
-    """Read and plan a roster file (raises RosterFileError when it is unusable)."""
+    """Read and plan a roster file (raises RosterFileError when it is unusable). `by`: the
+    user of a web import, whose rows must lie in their writable subtree (None: the system)."""
     return roster_plan(
-        roster=read_roster(name, data), department=department, region=region, as_of=as_of
+        roster=read_roster(name, data), department=department, region=region, as_of=as_of, by=by
     )
 
 
@@ -354,7 +356,9 @@ def _validate_rows(roster: RosterFile, region: Region, plan: RosterPlan) -> list
     return parsed
 
 
-def roster_plan(*, roster: RosterFile, department: str, region: Region, as_of: date) -> RosterPlan:
+def roster_plan(
+    *, roster: RosterFile, department: str, region: Region, as_of: date, by=None
+) -> RosterPlan:
     """What applying `roster` would do; writes nothing.
 
     Matching (§9.1): a row is matched with this department's identity of the same person and
@@ -428,6 +432,8 @@ def roster_plan(*, roster: RosterFile, department: str, region: Region, as_of: d
             )
             continue
         plan.planned.append(row)
+    if by is not None:
+        _scope_rows(plan, roster, by)
 
     day_before = as_of - timedelta(days=1)
     still_open = (
@@ -449,6 +455,23 @@ def roster_plan(*, roster: RosterFile, department: str, region: Region, as_of: d
     return plan
 
 
+def _scope_rows(plan: RosterPlan, roster: RosterFile, by) -> None:
+    """DOMAIN §8: a user's roster changes only their writable subtree — the row's region and,
+    for a known person, the region the person is registered in now. Others are row errors."""
+    kept = []
+    for row in plan.planned:
+        if not can_write(by, row.region_code):
+            key, message = "region_code", _("行政区划不在您的辖区内，不能导入。")
+        elif row.person is not None and not can_write(by, row.person.region_id):
+            key, message = "id_number", _("该人员户籍不在您的辖区内，不能通过本名单变更。")
+        else:
+            kept.append(row)
+            continue
+        row.valid, row.effect = False, ""
+        plan.errors.append({"row": row.row, "field": roster.headers[key], "message": message})
+    plan.planned = kept
+
+
 # --- Applying -----------------------------------------------------------------------------
 
 
@@ -466,9 +489,12 @@ def _latest_roster_dates(person_ids: list[int]) -> dict[int, date]:
 
 
 def roster_batch_create(
-    *, name: str, data: bytes, department: str, region: Region, as_of: date, by=None
+    *, name: str, data: bytes, department: str, region: Region, as_of: date, by
 ) -> RosterBatch:
-    """Store an uploaded roster as a draft batch (the preview is planned from its file)."""
+    """Store an uploaded roster as a draft batch (the preview is planned from its file).
+    `by=None` is the system (the `import_roster` command); a user is checked here."""
+    if by is not None:
+        check_allowed(by, "beneficiaries.add_rosterbatch", region.code)
     batch = RosterBatch(
         department=department, region=region, as_of=as_of, file_name=name[:200], created_by=by
     )
@@ -478,7 +504,7 @@ def roster_batch_create(
     return batch
 
 
-def roster_batch_plan(batch: RosterBatch) -> RosterPlan:
+def roster_batch_plan(batch: RosterBatch, by=None) -> RosterPlan:
     with batch.file.open("rb") as handle:
         data = handle.read()
     return roster_preview(
@@ -487,15 +513,19 @@ def roster_batch_plan(batch: RosterBatch) -> RosterPlan:
         department=batch.department,
         region=batch.region,
         as_of=batch.as_of,
+        by=by,
     )
 
 
-def roster_apply(*, batch: RosterBatch, by=None) -> RosterPlan:
+def roster_apply(*, batch: RosterBatch, by) -> RosterPlan:
     """Apply a draft roster batch in one transaction; refused (nothing written) with row errors.
 
     Invariant: a batch is applied once (claimed with a conditional update), and a roster with
-    a bad row never half-applies.
+    a bad row never half-applies. A user (`by`; None is the system) applies only a batch of
+    their writable subtree whose rows all lie in it.
     """
+    if by is not None:
+        check_allowed(by, "beneficiaries.add_rosterbatch", batch.region_id)
     with transaction.atomic():
         claimed = RosterBatch.objects.filter(pk=batch.pk, status=RosterBatch.Status.DRAFT).update(
             status=RosterBatch.Status.APPLIED, applied_by=by, applied_at=timezone.now()
@@ -503,7 +533,7 @@ def roster_apply(*, batch: RosterBatch, by=None) -> RosterPlan:
         if claimed != 1:
             raise ValidationError(_("该名单已导入，不能重复确认。"))
         batch.refresh_from_db()
-        plan = roster_batch_plan(batch)
+        plan = roster_batch_plan(batch, by=by)
         if plan.errors:
             raise ValidationError(
                 _("名单有 %(count)s 处错误，未导入。") % {"count": len(plan.errors)}
@@ -624,12 +654,14 @@ def roster_import(
     department: str,
     region: Region,
     as_of: date,
-    by=None,
+    by,
     dry_run: bool = False,
 ) -> dict:
     """The `import_roster` command in one call: plan, and apply unless there are errors or
-    `dry_run`. Returns the §9.1 JSON object."""
-    plan = roster_preview(name=name, data=data, department=department, region=region, as_of=as_of)
+    `dry_run`. Returns the §9.1 JSON object. The command passes `by=None` (the system)."""
+    plan = roster_preview(
+        name=name, data=data, department=department, region=region, as_of=as_of, by=by
+    )
     if plan.errors or dry_run:
         return plan.summary(applied=False)
     with transaction.atomic():

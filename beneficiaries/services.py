@@ -13,6 +13,25 @@ from core import idnumber
 from core.audit import audit_event
 from core.choices import Department
 from core.models import AuditEvent
+from core.scoping import check_allowed
+
+# `by` is required on every write here. A user is checked by the service itself (role and
+# writable region, DOMAIN §8), whatever the view checked; `by=None` is the system (the
+# `import_roster` command and the demo seed, run from the server's shell) and is always
+# passed explicitly.
+
+
+def _check(by, perm: str, *region_codes: str | None) -> None:
+    if by is None:
+        return
+    codes = [code for code in region_codes if code is not None]
+    check_allowed(by, perm, codes[0] if codes else None)
+    for code in codes[1:]:
+        check_allowed(by, perm, code)
+
+
+def _code(region) -> str | None:
+    return None if region is None else getattr(region, "code", region)
 
 
 def id_number_message(exc: idnumber.InvalidIdNumber) -> str:
@@ -33,7 +52,7 @@ def person_register(
     id_number: str,
     name: str,
     region,
-    by=None,
+    by,
     phone: str = "",
     residence: str = Person.Residence.URBAN,
     household=None,
@@ -43,6 +62,7 @@ def person_register(
 
     Invariant: one person per ID number (a duplicate is refused, not merged).
     """
+    _check(by, "beneficiaries.add_person", _code(region))
     try:
         number = idnumber.validate(id_number)
     except idnumber.InvalidIdNumber as exc:
@@ -71,7 +91,7 @@ def person_register(
 def person_update(
     *,
     person: Person,
-    by=None,
+    by,
     reason: str = "",
     **changes,
 ) -> Person:
@@ -84,6 +104,8 @@ def person_update(
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"person_update cannot change {sorted(unknown)}")
+    # The person's region now, and the one they move to.
+    _check(by, "beneficiaries.change_person", person.region_id, _code(changes.get("region")))
 
     def differs(field, value) -> bool:
         if field in ("region", "household"):  # compare keys: no query per person
@@ -105,8 +127,9 @@ def person_update(
 
 
 def household_create(
-    *, region, by=None, address: str = "", members_count: int = 1, annual_income=None
+    *, region, by, address: str = "", members_count: int = 1, annual_income=None
 ) -> Household:
+    _check(by, "beneficiaries.add_household", _code(region))
     household = Household(
         region=region,
         address=address.strip(),
@@ -119,8 +142,9 @@ def household_create(
     return household
 
 
-def household_update(*, household: Household, by=None, **changes) -> Household:
+def household_update(*, household: Household, by, **changes) -> Household:
     """Change a household's address, size or income (history keeps the old values)."""
+    _check(by, "beneficiaries.change_household", household.region_id)
     allowed = {"address", "members_count", "annual_income"}
     if set(changes) - allowed:
         raise ValueError(f"household_update cannot change {sorted(set(changes) - allowed)}")
@@ -135,10 +159,9 @@ def household_update(*, household: Household, by=None, **changes) -> Household:
     return household
 
 
-def household_add_member(
-    *, household: Household, person: Person, relation: str = "", by=None
-) -> Person:
+def household_add_member(*, household: Household, person: Person, by, relation: str = "") -> Person:
     """Put `person` into `household`; the member count grows to at least the members known."""
+    _check(by, "beneficiaries.change_household", household.region_id)
     with transaction.atomic():
         household = Household.objects.select_for_update().get(pk=household.pk)
         person_update(person=person, household=household, relation=relation, by=by)
@@ -163,13 +186,14 @@ def identity_grant(
     category: str,
     start: date,
     region,
-    by=None,
+    by,
     end: date | None = None,
     department: str = Department.CIVIL_AFFAIRS,
     document: str = "",
     reason: str = "",
 ) -> Identity:
     """Grant an identity. Invariant (DOMAIN §3): no two overlapping identities of one category."""
+    _check(by, "beneficiaries.add_identity", person.region_id, _code(region))
     if end is not None and end < start:
         raise ValidationError({"end": _("终止日期不能早于认定日期。")})
     with transaction.atomic():
@@ -198,7 +222,7 @@ def identity_grant(
 def identity_change(
     *,
     identity: Identity,
-    by=None,
+    by,
     reason: str,
     start: date | None = None,
     end: date | None = None,
@@ -210,6 +234,7 @@ def identity_change(
 
     Invariant (DOMAIN §3): the new period overlaps no other identity of the same category.
     """
+    _check(by, "beneficiaries.change_identity", identity.person.region_id, _code(region))
     if not reason or not reason.strip():
         raise ValidationError({"reason": _("请填写变更原因。")})
     with transaction.atomic():
@@ -238,8 +263,9 @@ def identity_change(
     return identity
 
 
-def identity_terminate(*, identity: Identity, end: date, reason: str, by=None) -> Identity:
+def identity_terminate(*, identity: Identity, end: date, reason: str, by) -> Identity:
     """End an identity; coverage runs to the end of that month (P §15)."""
+    _check(by, "beneficiaries.change_identity", identity.person.region_id)
     if not reason.strip():
         raise ValidationError({"end_reason": _("请填写终止原因。")})
     if end < identity.start:
@@ -262,7 +288,7 @@ def enrollment_record(
     year: int,
     scheme: str,
     area,
-    by=None,
+    by,
     paid_how: str = Enrollment.PaidHow.SELF,
     paid_date: date | None = None,
     benefit_start: date | None = None,
@@ -273,6 +299,7 @@ def enrollment_record(
     A second enrollment for the same year is recorded, not refused: it is the duplicate
     enrollment (重复参保) the monthly check reports.
     """
+    _check(by, "beneficiaries.add_enrollment", person.region_id)
     if not 2000 <= year <= 2100:
         raise ValidationError({"year": _("参保年度无效。")})
     if benefit_start is not None and benefit_start.year not in (year - 1, year):

@@ -32,6 +32,7 @@ from beneficiaries.models import Enrollment, Identity, Person, Subsidy, SubsidyB
 from core.audit import audit_event
 from core.models import AuditEvent, Policy, Region
 from core.money import money
+from core.scoping import check_allowed
 
 
 class Reason:
@@ -195,8 +196,11 @@ def subsidy_proposals(*, area: Region, year: int, as_of: date) -> list[SubsidyPr
     return proposals
 
 
-def subsidy_batch_create(*, area: Region, year: int, as_of: date, by=None) -> SubsidyBatch:
-    """A draft batch; its preview is computed live until it is confirmed."""
+def subsidy_batch_create(*, area: Region, year: int, as_of: date, by) -> SubsidyBatch:
+    """A draft batch; its preview is computed live until it is confirmed. `by=None` is the
+    system (the demo seed); a user is checked here (role and region, DOMAIN §8)."""
+    if by is not None:
+        check_allowed(by, "beneficiaries.add_subsidybatch", area.code)
     subsidy_policy(area, year, as_of)  # refuse early when no policy applies
     batch = SubsidyBatch(area=area, year=year, as_of=as_of, created_by=by)
     batch.full_clean()
@@ -219,6 +223,8 @@ def subsidy_batch_confirm(*, batch: SubsidyBatch, by) -> SubsidyBatch:
     """
     from funds.services import benefit_post
 
+    if by is not None:
+        check_allowed(by, "beneficiaries.confirm_subsidybatch", batch.area_id)
     with transaction.atomic():
         list(
             SubsidyBatch.objects.select_for_update()

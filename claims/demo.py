@@ -274,7 +274,7 @@ def seed(*, users) -> dict[str, int]:
                 application=application,
                 reference=f"NYH{paid_on:%Y%m%d}{application.pk:04d}",
                 paid_on=paid_on,
-                by=supervisor,
+                by=users["accountant"],  # the fund accountant records payments (§8)
             )
     return {
         "claims_institutions": Institution.objects.count(),

@@ -28,7 +28,7 @@ from claims.models import (
 )
 from core.choices import VisitType
 from core.money import money
-from core.scoping import check_writable
+from core.scoping import check_allowed, region_of
 
 S = Application.Status
 
@@ -117,7 +117,7 @@ def application_create(
     note: str = "",
 ) -> Application:
     """Open a draft application for `person` in their coordination area."""
-    check_writable(by, person)
+    check_allowed(by, "claims.add_application", person.region_id)
     area = person.region.coordination_area
     if area is None:
         raise ValidationError(_("该人员的户籍区划不属于任何统筹地区。"))
@@ -150,7 +150,7 @@ def application_update(*, application: Application, by, **changes) -> Applicatio
         raise TypeError(f"not changeable: {sorted(unknown)}")
     with transaction.atomic():
         application = _locked(application)
-        check_writable(by, application)
+        check_allowed(by, "claims.change_application", region_of(application))
         if not application.is_editable:
             _refuse(application, _("修改"))
         if changes.get("received_on") and changes["received_on"] > selectors.today():
@@ -257,7 +257,7 @@ def bill_add(*, application: Application, by, **fields) -> Bill:
     """Add a bill to a draft; refused when invalid or already reimbursed (invariant of Bill)."""
     with transaction.atomic():
         application = _locked(application)
-        check_writable(by, application)
+        check_allowed(by, "claims.add_bill", region_of(application))
         if not application.is_editable:
             _refuse(application, _("添加票据"))
         bill = Bill(application=application, **{k: fields[k] for k in fields if k in BILL_FIELDS})
@@ -276,7 +276,7 @@ def bill_add(*, application: Application, by, **fields) -> Bill:
 def bill_update(*, bill: Bill, by, **fields) -> Bill:
     with transaction.atomic():
         application = _locked(bill.application)
-        check_writable(by, application)
+        check_allowed(by, "claims.change_bill", region_of(application))
         if not application.is_editable:
             _refuse(application, _("修改票据"))
         for name, value in fields.items():
@@ -297,7 +297,7 @@ def bill_update(*, bill: Bill, by, **fields) -> Bill:
 def bill_delete(*, bill: Bill, by) -> None:
     with transaction.atomic():
         application = _locked(bill.application)
-        check_writable(by, application)
+        check_allowed(by, "claims.delete_bill", region_of(application))
         if not application.is_editable:
             _refuse(application, _("删除票据"))
         bill._history_user = by
@@ -337,7 +337,7 @@ def attachment_add(*, application: Application, upload, by, description: str = "
     content_type, suffix = sniffed
     with transaction.atomic():
         application = _locked(application)
-        check_writable(by, application)
+        check_allowed(by, "claims.change_application", region_of(application))
         if application.status not in Application.OPEN_STATUSES:
             _refuse(application, _("上传材料"))
         original = (upload.name or "scan").rsplit("/", 1)[-1][:200]
@@ -388,7 +388,7 @@ def application_submit(*, application: Application, by) -> Application:
     """Draft → submitted, with a preliminary assessment saved on the bills (预审)."""
     with transaction.atomic():
         application = _locked(application)
-        check_writable(by, application)
+        check_allowed(by, "claims.change_application", region_of(application))
         if application.status != S.DRAFT:
             _refuse(application, _("提交"))
         if not application.bills.exists():
@@ -401,6 +401,64 @@ def application_submit(*, application: Application, by) -> Application:
         application._history_user = by
         application.save(update_fields=[*fields, "status", "submitted_at"])
     return application
+
+
+def _case_hands(application: Application) -> dict[str, set[int]]:
+    """Who did the earlier steps of one case: prepared it, entered or changed any of its bills
+    (the bills' history, deleted bills included), submitted it, decided it."""
+    from claims.models import Bill as BillModel
+
+    hands = {
+        "prepared": {application.prepared_by_id},
+        "bills": set(
+            BillModel.history.filter(application_id=application.pk)
+            .exclude(history_user_id=None)
+            .values_list("history_user_id", flat=True)
+        ),
+        "submitted": set(
+            Transition.objects.filter(application=application, to_status=S.SUBMITTED)
+            .exclude(by=None)
+            .values_list("by_id", flat=True)
+        ),
+        "decided": {application.decided_by_id},
+    }
+    return {step: ids - {None} for step, ids in hands.items()}
+
+
+def decide_refusal(application: Application, by) -> str | None:
+    """Why `by` may not approve or reject `application` (DOMAIN §8: prepare ≠ approve, whoever
+    did any step of preparing it), or None. Compared by person, so a user holding several
+    roles still cannot do two steps of one case. The page uses it to hide the buttons."""
+    hands = _case_hands(application)
+    if by.id in hands["prepared"]:
+        return _("审核人不能审批本人经办的申请。")
+    if by.id in hands["bills"]:
+        return _("审核人不能审批本人录入票据的申请。")
+    if by.id in hands["submitted"]:
+        return _("审核人不能审批本人提交的申请。")
+    return None
+
+
+def pay_refusal(application: Application, by) -> str | None:
+    """Why `by` may not record the payment (DOMAIN §8: record payment ≠ approve ≠ prepare)."""
+    hands = _case_hands(application)
+    if by.id in hands["decided"]:
+        return _("审批人不能登记本人审批的申请的支付。")
+    if by.id in hands["prepared"] | hands["bills"] | hands["submitted"]:
+        return _("经办人不能登记本人经办的申请的支付。")
+    return None
+
+
+def _check_decider(application: Application, by) -> None:
+    refusal = decide_refusal(application, by)
+    if refusal:
+        raise ValidationError(refusal)
+
+
+def _check_payer(application: Application, by) -> None:
+    refusal = pay_refusal(application, by)
+    if refusal:
+        raise ValidationError(refusal)
 
 
 def _lock_person_years(person, years) -> None:
@@ -432,7 +490,8 @@ def application_approve(
 ) -> Application:
     """Submitted → approved: re-assess against the records as they are now and book it.
 
-    Invariants: the preparer never approves their own application (maker-checker, DOMAIN §8);
+    Invariants: nobody who prepared, entered a bill of or submitted the application approves
+    it (maker-checker, DOMAIN §8);
     approvals of one person and year serialize on the PersonYear row, and each re-reads the
     state after the lock, so concurrent approvals never take the year past the annual cap.
     """
@@ -440,11 +499,10 @@ def application_approve(
         raise ValidationError(_("审核人不能审批本人经办的申请。"))
     with transaction.atomic():
         application = _locked(application)
-        check_writable(by, application)
+        check_allowed(by, "claims.approve_application", region_of(application))
         if application.status != S.SUBMITTED:
             _refuse(application, _("审批"))
-        if application.prepared_by_id == by.id:
-            raise ValidationError(_("审核人不能审批本人经办的申请。"))
+        _check_decider(application, by)
         years = application.bills.values_list("year", flat=True)
         _lock_person_years(application.person, years)
         now = timezone.now()
@@ -480,9 +538,10 @@ def application_reject(*, application: Application, by, comment: str) -> Applica
         raise ValidationError(_("审核人不能审批本人经办的申请。"))
     with transaction.atomic():
         application = _locked(application)
-        check_writable(by, application)
+        check_allowed(by, "claims.approve_application", region_of(application))
         if application.status != S.SUBMITTED:
             _refuse(application, _("作出不予救助决定"))
+        _check_decider(application, by)
         _transition(application, S.REJECTED, by, comment.strip())
         application.decided_by = by
         application.decided_at = timezone.now()
@@ -500,7 +559,8 @@ def application_pay(*, application: Application, reference: str, paid_on: date, 
     """Approved → paid: record the transfer and post each bill's assistance to the fund once.
 
     The fund postings (funds.services.benefit_post, idempotent by key) run in this transaction,
-    so the payment and its vouchers commit together or not at all.
+    so the payment and its vouchers commit together or not at all. The payer (财务) is
+    neither the approver nor anyone who prepared the case (DOMAIN §8).
     """
     from funds.services import benefit_post
 
@@ -510,9 +570,10 @@ def application_pay(*, application: Application, reference: str, paid_on: date, 
         raise ValidationError({"paid_on": _("支付日期不能晚于今天。")})
     with transaction.atomic():
         application = _locked(application)
-        check_writable(by, application)
+        check_allowed(by, "claims.record_payment", region_of(application))
         if application.status != S.APPROVED:
             _refuse(application, _("登记支付"))
+        _check_payer(application, by)
         if application.decided_at and paid_on < timezone.localdate(application.decided_at):
             raise ValidationError({"paid_on": _("支付日期不能早于审批日期。")})
         for bill in application.bills.filter(total__gt=0).order_by("id"):

@@ -205,11 +205,12 @@ def application_detail(request, pk: int):
             "can_decide": writable
             and application.status == Application.Status.SUBMITTED
             and user.has_perm("claims.approve_application")
-            and application.prepared_by_id != user.pk,
+            and services.decide_refusal(application, user) is None,
             "own_application": application.prepared_by_id == user.pk,
             "can_pay": writable
             and application.status == Application.Status.APPROVED
-            and user.has_perm("claims.record_payment"),
+            and user.has_perm("claims.record_payment")
+            and services.pay_refusal(application, user) is None,
             "can_print": application.status in Application.DECIDED_STATUSES
             and user.has_perm("claims.print_application"),
             "decision_form": DecisionForm(),

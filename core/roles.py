@@ -55,11 +55,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "monitoring.add_settlementimport",
     ],
     # 审核员: approval, printing; cannot approve what they prepared (enforced in services).
+    # Never records payments: that is the fund accountant's step (DOMAIN §8).
     Role.SUPERVISOR: _CASE_VIEW
     + [
         "claims.approve_application",
         "claims.print_application",
-        "claims.record_payment",
         "beneficiaries.reveal_id_number",
         "beneficiaries.add_subsidybatch",
         "beneficiaries.confirm_subsidybatch",

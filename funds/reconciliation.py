@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_event
 from core.models import AuditEvent
-from core.scoping import can_write
+from core.scoping import can_write, check_allowed
 from core.tabular import TableError, parse_amount, parse_date, read_table
 from funds.models import (
     Fund,
@@ -254,6 +254,8 @@ def statement_reconcile(
     would give. A new statement replaces the month's previous one and its matches, unless
     the reconciliation is done. Raises StatementError when the file or arguments are unusable.
     """
+    if by is not None:  # None: the `reconcile` command (the system)
+        check_allowed(by, "funds.add_reconciliation", fund.area_id)
     parsed = statement_parse(file_or_path, filename, year=year, month=month)
     recon = Reconciliation.objects.filter(fund=fund, year=year, month=month).first()
     if recon is not None and recon.status == Reconciliation.Status.DONE:
@@ -389,6 +391,7 @@ def _write_copy(recon, new_lines, pairs, kind, by) -> None:
 
 
 def _check_open(recon: Reconciliation, by) -> None:
+    check_allowed(by, "funds.change_reconciliation", recon.fund.area_id)
     if not can_write(by, recon.fund.area_id):
         raise ValidationError(_("您只能处理本统筹地区的对账。"))
     if recon.status == Reconciliation.Status.DONE:

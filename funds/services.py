@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from core.models import Region
 from core.money import money
-from core.scoping import can_write
+from core.scoping import can_write, check_allowed
 from funds.models import Budget, Fund, Leg, Period, PeriodBalance, Subject, Transaction
 
 BENEFIT_SUBJECTS = {
@@ -203,7 +203,13 @@ def benefit_reverse(*, key: str, by, memo: str, booked_on: date | None = None) -
 def transaction_reverse(
     *, voucher: Transaction, by, memo: str, booked_on: date | None = None
 ) -> Transaction:
-    """A reversing voucher: the original's legs negated, dated `booked_on` (default today)."""
+    """Propose a reversing voucher: the original's legs negated, dated `booked_on` (default
+    today). A reversal is a manual entry: it waits, pending, for a second person's approval
+    (`entry_approve`, maker-checker, P §22) before it reaches the ledger.
+
+    Idempotent: while a reversal of `voucher` is pending or posted, that one is returned; a
+    rejected proposal releases the voucher (see `entry_reject`)."""
+    check_allowed(by, "funds.add_transaction", voucher.fund.area_id)
     if voucher.status != Transaction.Status.POSTED:
         raise ValidationError(_("只能冲销已记账的凭证。"))
     if voucher.kind == Transaction.Kind.REVERSAL:
@@ -212,21 +218,28 @@ def transaction_reverse(
     if existing is not None:
         return existing
     legs = [(leg.subject_id, -leg.amount) for leg in voucher.legs.all()]
+    _validate_legs(legs)
+    booked_on = booked_on or timezone.localdate()
     try:
         with transaction.atomic():
-            return _post(
+            _check_open(voucher.fund, booked_on)
+            reversal = Transaction(
                 fund=voucher.fund,
-                booked_on=booked_on or timezone.localdate(),
+                booked_on=booked_on,
                 kind=Transaction.Kind.REVERSAL,
-                memo=memo or _("冲销：%(memo)s") % {"memo": voucher.memo},
-                legs=legs,
-                by=by,
+                status=Transaction.Status.PENDING,
+                memo=(memo or _("冲销：%(memo)s") % {"memo": voucher.memo})[:200],
                 reference=voucher.reference,
+                draft=[{"subject": code, "amount": str(amount)} for code, amount in legs],
                 key=f"{voucher.key}:reversal" if voucher.key else None,
                 category=voucher.category,
                 visit_type=voucher.visit_type,
                 reverses=voucher,
+                created_by=by,
             )
+            reversal._history_user = by
+            reversal.save()
+            return reversal
     except IntegrityError:
         existing = Transaction.objects.filter(reverses=voucher).first()
         if existing is None:
@@ -300,6 +313,7 @@ def entry_propose(
 ) -> Transaction:
     """Record a manual entry, waiting for a second person's approval (maker-checker).
     `key` (optional) makes a scripted entry idempotent, like the automatic postings."""
+    check_allowed(by, "funds.add_transaction", fund.area_id)
     if kind not in ENTRY_RULES and kind != Transaction.Kind.ADJUSTMENT:
         raise ValidationError(_("不支持的业务类型。"))
     if not can_write(by, fund.area_id):
@@ -337,7 +351,9 @@ def _lock_pending(voucher: Transaction) -> Transaction:
 
 
 def entry_approve(*, voucher: Transaction, by) -> Transaction:
-    """Post a pending manual entry (maker-checker: the checker is not the maker)."""
+    """Post a pending manual entry or reversal (maker-checker: the checker is not the maker,
+    whatever roles either holds — the comparison is of persons, not roles)."""
+    check_allowed(by, "funds.approve_transaction", voucher.fund.area_id)
     if voucher.created_by_id == by.id:
         raise ValidationError(_("复核人不能复核本人录入的凭证。"))
     if not can_write(by, voucher.fund.area_id):
@@ -368,7 +384,10 @@ def entry_approve(*, voucher: Transaction, by) -> Transaction:
 
 
 def entry_reject(*, voucher: Transaction, by, reason: str) -> Transaction:
-    """Send a pending manual entry back; it never reaches the ledger."""
+    """Send a pending manual entry back; it never reaches the ledger. A rejected reversal
+    lets go of the voucher it would have reversed (and of its key), so that one can be
+    proposed for reversal again; the link stays in the history."""
+    check_allowed(by, "funds.approve_transaction", voucher.fund.area_id)
     if not reason or not reason.strip():
         raise ValidationError({"reason": _("请填写退回原因。")})
     if voucher.created_by_id == by.id:
@@ -379,8 +398,13 @@ def entry_reject(*, voucher: Transaction, by, reason: str) -> Transaction:
         voucher.approved_by = by
         voucher.approved_at = timezone.now()
         voucher.reject_reason = reason.strip()
+        fields = ["status", "approved_by", "approved_at", "reject_reason"]
+        if voucher.reverses_id is not None:
+            voucher.reverses = None
+            voucher.key = None
+            fields += ["reverses", "key"]
         voucher._history_user = by
-        voucher.save(update_fields=["status", "approved_by", "approved_at", "reject_reason"])
+        voucher.save(update_fields=fields)
     return voucher
 
 
@@ -390,6 +414,7 @@ def entry_reject(*, voucher: Transaction, by, reason: str) -> Transaction:
 def period_close(*, fund: Fund, year: int, month: int, by) -> Period:
     """Close a month: later entries dated in it are refused. Snapshots each subject's
     cumulative sum to the month's end so reports need not sum the whole history."""
+    check_allowed(by, "funds.close_period", fund.area_id)
     if not can_write(by, fund.area_id):
         raise ValidationError(_("您只能为本统筹地区的基金结账。"))
     with transaction.atomic():
@@ -440,6 +465,7 @@ def period_reopen(*, fund: Fund, year: int, month: int, by, reason: str) -> Peri
     Snapshots of that month and later ones are dropped (they may change now)."""
     if not by.has_perm("funds.reopen_period"):
         raise ValidationError(_("只有管理员可以反结账。"))
+    check_allowed(by, "funds.reopen_period", fund.area_id)
     if not reason or not reason.strip():
         raise ValidationError({"reason": _("请填写反结账原因。")})
     with transaction.atomic():
@@ -460,6 +486,7 @@ def period_reopen(*, fund: Fund, year: int, month: int, by, reason: str) -> Peri
 
 def budget_set(*, fund: Fund, year: int, subject: str, amount: Decimal, by) -> Budget:
     """Set the year's budget of a subject (income or expense)."""
+    check_allowed(by, "funds.change_budget", fund.area_id)
     if not can_write(by, fund.area_id):
         raise ValidationError(_("您只能编制本统筹地区的预算。"))
     amount = money(amount)

@@ -234,7 +234,7 @@ def entry_reverse(request, area: str, pk: int):
             % {"memo": voucher.memo, "why": form.cleaned_data["memo"]},
             booked_on=form.cleaned_data["booked_on"],
         )
-        messages.success(request, _("已生成冲销凭证。"))
+        messages.success(request, _("冲销凭证已录入，等待复核。"))
         return redirect("funds:transaction_detail", area=area, pk=reversal.pk)
     except ValidationError as exc:
         _errors(request, exc)

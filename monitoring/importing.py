@@ -886,6 +886,49 @@ def _sql_checks(cursor, checker: _RowChecker, errors: list[RowError], *, recheck
     cursor.execute(f"UPDATE {STAGE} SET status = {NO_TARGET} WHERE rowno IN ({no_target})")
 
 
+def _scope_checks(cursor, checker: _RowChecker, errors: list[RowError], by) -> None:
+    """DOMAIN §8: a user imports only rows of their writable region subtree. A row's region
+    is its person's registered region (certno → person), else the row's `insu_admdvs`; a row
+    outside is a row error, so nothing of the file is written."""
+    from beneficiaries.models import Person
+    from core.scoping import writable_codes
+
+    codes = writable_codes(by)
+    if codes is None:
+        return
+    person = Person._meta.db_table
+    outside = (
+        f"COALESCE(p.region_id, s.insu_admdvs) NOT IN ({', '.join(['%s'] * len(codes))})"
+        if codes
+        else "1 = 1"
+    )
+    found = (
+        f"SELECT s.rowno, p.region_id FROM {STAGE} s "
+        f"LEFT JOIN {person} p ON p.id_number = s.certno "
+        f"WHERE s.status <> {INVALID} AND {outside}"
+    )
+    cursor.execute(f"{found} ORDER BY s.rowno LIMIT {MAX_ERRORS}", codes)
+    rows = cursor.fetchall()
+    for rowno, registered in rows:
+        if registered is not None:
+            errors.append(
+                RowError(rowno, checker.header("certno"), _("该人员不属于您的辖区，不能导入。"))
+            )
+        else:
+            errors.append(
+                RowError(
+                    rowno, checker.header("insu_admdvs"), _("医保区划不在您的辖区内，不能导入。")
+                )
+            )
+    if rows:
+        cursor.execute(
+            f"UPDATE {STAGE} SET status = {INVALID} WHERE rowno IN "
+            f"(SELECT s.rowno FROM {STAGE} s LEFT JOIN {person} p ON p.id_number = s.certno "
+            f"WHERE s.status <> {INVALID} AND {outside})",
+            codes,
+        )
+
+
 def _merge(cursor, batch_id: int | None) -> int:
     """Insert the new rows in (year, certno) order, so the index the scans read is filled
     page by page. No ON CONFLICT: the table lock taken before the checks keeps every other
@@ -953,7 +996,7 @@ def _import(source, regions, *, path, by, dry_run, batch_id, progress) -> Import
         if progress:
             progress("checking", source.total, source.total)
         with transaction.atomic(), connection.cursor() as cursor:
-            check_file(cursor, result, recheck=copied is None)
+            check_file(cursor, result, recheck=copied is None, by=by)
             if not result.errors and not dry_run:
                 apply_file(cursor, result, path=path, by=by, progress=progress, total=source.total)
     finally:
@@ -961,13 +1004,16 @@ def _import(source, regions, *, path, by, dry_run, batch_id, progress) -> Import
     return result
 
 
-def check_file(cursor, result: ImportResult, *, recheck: bool, lock: bool = True) -> dict:
+def check_file(cursor, result: ImportResult, *, recheck: bool, lock: bool = True, by=None) -> dict:
     """The file-wide checks of the staged rows, under the import lock; `result` gets the counts
-    and the errors, in file order. Returns the staged rows counted by status."""
+    and the errors, in file order. Returns the staged rows counted by status. `by`: the user
+    of a web import, whose rows must lie in their writable subtree (None: the system/cron)."""
     if lock and _vendor() == "postgresql":
         # One import at a time decides what is new; readers are not blocked.
         cursor.execute("LOCK TABLE monitoring_settlement IN SHARE ROW EXCLUSIVE MODE")
     _sql_checks(cursor, result.checker, result.errors, recheck=recheck)
+    if by is not None:
+        _scope_checks(cursor, result.checker, result.errors, by)
     cursor.execute(f"SELECT status, COUNT(*) FROM {STAGE} GROUP BY status")
     counts = dict(cursor.fetchall())
     result.imported = counts.get(NEW, 0)

@@ -433,7 +433,7 @@ class _Checks(threading.Thread):
         if self.progress:
             self.progress("checking", source.total, source.total)
         with transaction.atomic(), connection.cursor() as cursor:
-            counts = imp.check_file(cursor, result, recheck=False, lock=False)
+            counts = imp.check_file(cursor, result, recheck=False, lock=False, by=self.by)
         self.result = result
         self.pristine = (
             not result.errors
@@ -449,7 +449,7 @@ class _Checks(threading.Thread):
         # was released in between, so the database checks run again under it.
         result.errors.clear()
         with transaction.atomic(), connection.cursor() as cursor:
-            imp.check_file(cursor, result, recheck=False)
+            imp.check_file(cursor, result, recheck=False, by=self.by)
             if not result.errors:
                 imp.apply_file(
                     cursor,

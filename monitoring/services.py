@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.scoping import check_writable
+from core.scoping import check_allowed, check_writable, region_of
 from monitoring.importing import ImportFileError, settlement_import
 from monitoring.models import Alert, AlertNote, SettlementImport
 
@@ -23,6 +23,7 @@ def settlement_upload(*, uploaded_file, by) -> SettlementImport:
     """Store an uploaded extract and queue its validation (the preview)."""
     from monitoring.tasks import settlement_import_task
 
+    check_allowed(by, "monitoring.add_settlementimport")
     name = os.path.basename(uploaded_file.name)
     if not name.lower().endswith((".csv", ".xlsx", ".txt")):
         raise ValidationError({"file": _("请上传 .csv 或 .xlsx 文件。")})
@@ -44,6 +45,9 @@ def settlement_import_confirm(*, batch: SettlementImport, by) -> SettlementImpor
     """Apply a validated upload. Claimed with a conditional update: confirming twice applies once."""
     from monitoring.tasks import settlement_import_task
 
+    # The rows were checked against the uploader's subtree (batch.region); a confirmer who may
+    # change that region may change every row of it.
+    check_allowed(by, "monitoring.add_settlementimport", batch.region_id or "")
     with transaction.atomic():
         claimed = SettlementImport.objects.filter(
             pk=batch.pk, status=SettlementImport.Status.VALIDATED
@@ -130,7 +134,7 @@ def alert_transition(*, alert: Alert, status: str, by, reason: str = "") -> Aler
     Invariant (§7): closing records the burden of that moment, and a later scan reopens the
     alert only when the burden grows past it.
     """
-    check_writable(by, alert)
+    check_allowed(by, "monitoring.change_alert", region_of(alert))
     reason = (reason or "").strip()
     if status == Alert.Status.DISMISSED and not reason:
         raise ValidationError({"reason": _("排除预警须填写原因。")})
@@ -173,7 +177,7 @@ def alert_assign(*, alerts, assignee, by) -> int:
     changed = 0
     with transaction.atomic():
         for alert in Alert.objects.select_for_update().filter(pk__in=[a.pk for a in alerts]):
-            check_writable(by, alert)
+            check_allowed(by, "monitoring.change_alert", region_of(alert))
             if assignee is not None:
                 check_writable(assignee, alert)
             if alert.assignee_id == (assignee.pk if assignee else None):
@@ -195,7 +199,7 @@ def alert_assign(*, alerts, assignee, by) -> int:
 
 
 def alert_add_note(*, alert: Alert, text: str, by) -> AlertNote:
-    check_writable(by, alert)
+    check_allowed(by, "monitoring.change_alert", region_of(alert))
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": _("请填写备注内容。")})

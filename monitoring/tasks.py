@@ -14,6 +14,8 @@ def settlement_import_task(batch_id: int, apply: bool = False) -> dict:
 @shared_task(acks_late=True)
 def run_check_task(check: str, period: str | None = None, area: str = "", by_id=None) -> dict:
     """Run one check (§7); the monthly beat schedule passes only `check`."""
+    from django.core.exceptions import PermissionDenied
+
     from core.models import User
     from monitoring.checks import CheckAlreadyRunning, check_run, default_period
 
@@ -22,4 +24,6 @@ def run_check_task(check: str, period: str | None = None, area: str = "", by_id=
         run = check_run(name=check, period=period or default_period(check), area=area, by=by)
     except CheckAlreadyRunning as exc:
         return {"check": check, "period": period, "outcome": "already_running", "error": str(exc)}
+    except PermissionDenied as exc:  # the user lost the right since queueing: not retried
+        return {"check": check, "period": period, "outcome": "refused", "error": str(exc)}
     return run.as_record()

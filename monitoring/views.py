@@ -352,6 +352,9 @@ def runs(request):
                 area = region
             if area is not None and not can_write(request.user, area.code):
                 raise PermissionDenied
+            if area is None and not request.user.is_superuser:
+                # A regional (自治区) user reads every area and starts no check (§8).
+                raise PermissionDenied(_("自治区级用户只能查看，不能修改。"))
             _start_run(
                 form.cleaned_data["check"],
                 form.cleaned_data["period"],

@@ -75,7 +75,7 @@ def roster_detail(request, pk: int):
     context = {"batch": batch, "can_apply": False}
     if batch.status == RosterBatch.Status.DRAFT:
         try:
-            plan = roster_batch_plan(batch)
+            plan = roster_batch_plan(batch, by=request.user)
         except (RosterFileError, OSError) as exc:
             context["file_error"] = str(exc)
         else:

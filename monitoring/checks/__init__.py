@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -202,6 +203,14 @@ def check_run(
         raise KeyError(name)
     parsed = parse_period(period)
     area = area or ""
+    if by is not None:
+        # A user's run (the page): their role and region, checked here, not only in the view.
+        # The whole region (no area) is the system's run (beat schedule, command).
+        from core.scoping import check_allowed
+
+        if not area and not by.is_superuser:
+            raise PermissionDenied(_("只能对本辖区运行检查。"))
+        check_allowed(by, "monitoring.run_check", area or None)
     run = _claim(name, parsed.text, area, by)
     ctx = CheckContext(run=run, period=parsed, area=area, options=options or {}, by=by)
     started = time.monotonic()

@@ -20,7 +20,11 @@ pytestmark = pytest.mark.django_db
 def person(haibowan):
     person = PersonFactory(region=haibowan, name="王建国", phone="13904730001")
     identity_grant(
-        person=person, category=Category.SUBSISTENCE, start=date(2022, 6, 1), region=haibowan
+        person=person,
+        category=Category.SUBSISTENCE,
+        start=date(2022, 6, 1),
+        region=haibowan,
+        by=None,
     )
     return person
 
@@ -62,7 +66,7 @@ def test_search_finds_by_id_number_partial_name_or_phone(
 
 def test_filters_by_category_status_and_enrollment(client, caseworker_haibowan, person):
     PersonFactory(region=person.region, name="无身份")
-    enrollment_record(person=person, year=2023, scheme="resident", area=person.region)
+    enrollment_record(person=person, year=2023, scheme="resident", area=person.region, by=None)
     url = reverse("beneficiaries:person_list")
     login(client, caseworker_haibowan)
 
@@ -111,6 +115,7 @@ def test_person_page_shows_identities_and_the_applicable_one(client, caseworker_
         start=date(2022, 9, 1),
         region=person.region,
         department=Department.RURAL_REVITALIZATION,
+        by=None,
     )
     response = login(client, caseworker_haibowan).get(
         reverse("beneficiaries:person_detail", args=[person.pk])
@@ -378,7 +383,7 @@ def test_supervisor_previews_confirms_and_exports(client, supervisor_city, perso
 def test_caseworker_cannot_confirm_subsidies(client, caseworker_haibowan, haibowan, person):
     from beneficiaries.subsidies import subsidy_batch_create
 
-    batch = subsidy_batch_create(area=haibowan, year=2023, as_of=date(2023, 6, 30))
+    batch = subsidy_batch_create(area=haibowan, year=2023, as_of=date(2023, 6, 30), by=None)
     response = login(client, caseworker_haibowan).post(
         reverse("beneficiaries:subsidy_batch_confirm", args=[batch.pk])
     )
@@ -389,7 +394,7 @@ def test_caseworker_cannot_confirm_subsidies(client, caseworker_haibowan, haibow
 def test_other_region_subsidy_batch_is_404(client, caseworker_wuda, haibowan, person):
     from beneficiaries.subsidies import subsidy_batch_create
 
-    batch = subsidy_batch_create(area=haibowan, year=2023, as_of=date(2023, 6, 30))
+    batch = subsidy_batch_create(area=haibowan, year=2023, as_of=date(2023, 6, 30), by=None)
     response = login(client, caseworker_wuda).get(
         reverse("beneficiaries:subsidy_batch_detail", args=[batch.pk])
     )
@@ -402,7 +407,9 @@ def test_dashboard_card_counts_current_identities_in_scope(rf, caseworker_haibow
     from beneficiaries.selectors import dashboard_context
 
     other = PersonFactory(region=wuda, id_number=idnumber.make("150304", date(1990, 1, 1), 3))
-    identity_grant(person=other, category=Category.DESTITUTE, start=date(2022, 1, 1), region=wuda)
+    identity_grant(
+        person=other, category=Category.DESTITUTE, start=date(2022, 1, 1), region=wuda, by=None
+    )
     context = dashboard_context(caseworker_haibowan)
     assert context["beneficiaries_active_total"] == 1
     assert dict(context["beneficiaries_by_category"])["低保对象"] == 1

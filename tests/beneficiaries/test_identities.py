@@ -19,9 +19,17 @@ def person(haibowan):
     return PersonFactory(region=haibowan)
 
 
-def _grant(person, category=Category.SUBSISTENCE, start=date(2023, 1, 1), end=None, **extra):
+def _grant(
+    person, category=Category.SUBSISTENCE, start=date(2023, 1, 1), end=None, by=None, **extra
+):
     return identity_grant(
-        person=person, category=category, start=start, end=end, region=person.region, **extra
+        person=person,
+        category=category,
+        start=start,
+        end=end,
+        region=person.region,
+        by=by,
+        **extra,
     )
 
 
@@ -90,14 +98,14 @@ def test_termination_keeps_the_reason_and_who_in_history(person, caseworker_haib
 
 def test_termination_needs_a_reason(person):
     with pytest.raises(ValidationError):
-        identity_terminate(identity=_grant(person), end=date(2023, 8, 15), reason=" ")
+        identity_terminate(identity=_grant(person), end=date(2023, 8, 15), reason=" ", by=None)
 
 
 def test_change_that_would_overlap_is_refused(person):
     _grant(person, start=date(2022, 1, 1), end=date(2022, 12, 31))
     later = _grant(person, start=date(2023, 3, 1))
     with pytest.raises(ValidationError):
-        identity_change(identity=later, start=date(2022, 12, 1), reason="更正认定日期")
+        identity_change(identity=later, start=date(2022, 12, 1), reason="更正认定日期", by=None)
 
 
 def test_change_records_the_reason(person, caseworker_haibowan):

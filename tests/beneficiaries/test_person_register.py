@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 VALID = idnumber.make("150302", date(1990, 1, 1), 123)  # ends in a digit, male
 
 
-def _register(number, haibowan, **extra):
-    return person_register(id_number=number, name="张三", region=haibowan, **extra)
+def _register(number, haibowan, by=None, **extra):
+    return person_register(id_number=number, name="张三", region=haibowan, by=by, **extra)
 
 
 def test_valid_number_is_registered_with_sex_and_birth_date_derived(haibowan):

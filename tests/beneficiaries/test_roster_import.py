@@ -50,13 +50,16 @@ def run(data, *, region=None, dry_run=False, department="civil_affairs", as_of=A
         region=region,
         as_of=as_of,
         dry_run=dry_run,
+        by=None,
     )
 
 
-def grant(person, category=Category.SUBSISTENCE, start=date(2023, 1, 1), end=None, **extra):
+def grant(
+    person, category=Category.SUBSISTENCE, start=date(2023, 1, 1), end=None, by=None, **extra
+):
     extra.setdefault("department", Department.CIVIL_AFFAIRS)
     return identity_grant(
-        person=person, category=category, start=start, end=end, region=person.region, **extra
+        person=person, category=category, start=start, end=end, region=person.region, by=by, **extra
     )
 
 

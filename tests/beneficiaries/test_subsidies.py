@@ -42,6 +42,7 @@ def grant(person, category, start=date(2022, 9, 1), end=None, department=None):
         end=end,
         region=person.region,
         department=department,
+        by=None,
     )
 
 
@@ -53,6 +54,7 @@ def enrol(person, scheme=Enrollment.Scheme.RESIDENT, paid=date(2022, 11, 1), ben
         area=person.region,
         paid_date=paid,
         benefit_start=benefit or date(YEAR, 1, 1),
+        by=None,
     )
 
 
@@ -161,7 +163,7 @@ class TestConfirm:
         from funds.models import Transaction
 
         grant(person, Category.DESTITUTE)
-        batch = subsidy_batch_create(area=haibowan, year=YEAR, as_of=date(2023, 6, 30))
+        batch = subsidy_batch_create(area=haibowan, year=YEAR, as_of=date(2023, 6, 30), by=None)
         batch = subsidy_batch_confirm(batch=batch, by=supervisor_city)
         subsidy = Subsidy.objects.get()
         assert (subsidy.person, subsidy.amount, subsidy.area_id) == (person, FULL, "150300")
@@ -170,7 +172,7 @@ class TestConfirm:
 
     def test_confirming_the_same_batch_twice_is_refused(self, person, haibowan, supervisor_city):
         grant(person, Category.DESTITUTE)
-        batch = subsidy_batch_create(area=haibowan, year=YEAR, as_of=date(2023, 6, 30))
+        batch = subsidy_batch_create(area=haibowan, year=YEAR, as_of=date(2023, 6, 30), by=None)
         subsidy_batch_confirm(batch=batch, by=supervisor_city)
         with pytest.raises(ValidationError):
             subsidy_batch_confirm(batch=batch, by=supervisor_city)
@@ -180,11 +182,11 @@ class TestConfirm:
         self, person, haibowan, wuhai, supervisor_city
     ):
         grant(person, Category.DESTITUTE)
-        first = subsidy_batch_create(area=haibowan, year=YEAR, as_of=date(2023, 6, 30))
+        first = subsidy_batch_create(area=haibowan, year=YEAR, as_of=date(2023, 6, 30), by=None)
         subsidy_batch_confirm(batch=first, by=supervisor_city)
         newcomer = PersonFactory(region=haibowan)
         grant(newcomer, Category.SUBSISTENCE, start=date(2023, 7, 1))
-        second = subsidy_batch_create(area=wuhai, year=YEAR, as_of=date(2023, 9, 30))
+        second = subsidy_batch_create(area=wuhai, year=YEAR, as_of=date(2023, 9, 30), by=None)
         p = proposals(wuhai, as_of=date(2023, 9, 30))
         assert p[person.pk].reason == Reason.ALREADY and not p[person.pk].granted
         second = subsidy_batch_confirm(batch=second, by=supervisor_city)
@@ -198,7 +200,7 @@ class TestConfirm:
         from django.db import IntegrityError, transaction
 
         identity = grant(person, Category.DESTITUTE)
-        batch = subsidy_batch_create(area=haibowan, year=YEAR, as_of=date(2023, 6, 30))
+        batch = subsidy_batch_create(area=haibowan, year=YEAR, as_of=date(2023, 6, 30), by=None)
         subsidy_batch_confirm(batch=batch, by=supervisor_city)
         with pytest.raises(IntegrityError), transaction.atomic():
             Subsidy.objects.create(
@@ -214,7 +216,7 @@ class TestConfirm:
 
     def test_export_lists_full_id_numbers_and_is_logged(self, person, haibowan, supervisor_city):
         grant(person, Category.DESTITUTE)
-        batch = subsidy_batch_create(area=haibowan, year=YEAR, as_of=date(2023, 6, 30))
+        batch = subsidy_batch_create(area=haibowan, year=YEAR, as_of=date(2023, 6, 30), by=None)
         with pytest.raises(ValidationError):
             subsidy_batch_export(batch=batch, by=supervisor_city)  # not confirmed yet
         batch = subsidy_batch_confirm(batch=batch, by=supervisor_city)
@@ -229,7 +231,7 @@ class TestConfirm:
 
     def test_no_policy_for_the_year_is_refused(self, haibowan):
         with pytest.raises(ValidationError):
-            subsidy_batch_create(area=haibowan, year=2019, as_of=date(2019, 6, 30))
+            subsidy_batch_create(area=haibowan, year=2019, as_of=date(2019, 6, 30), by=None)
 
 
 @pytest.mark.postgres
@@ -240,8 +242,8 @@ def test_two_concurrent_confirmations_pay_each_person_once(haibowan, wuhai, supe
     people = [PersonFactory(region=haibowan) for _ in range(20)]
     for person in people:
         grant(person, Category.SUBSISTENCE)
-    same = subsidy_batch_create(area=haibowan, year=YEAR, as_of=date(2023, 6, 30))
-    other = subsidy_batch_create(area=wuhai, year=YEAR, as_of=date(2023, 6, 30))
+    same = subsidy_batch_create(area=haibowan, year=YEAR, as_of=date(2023, 6, 30), by=None)
+    other = subsidy_batch_create(area=wuhai, year=YEAR, as_of=date(2023, 6, 30), by=None)
     barrier = threading.Barrier(3)
     outcomes = []
 

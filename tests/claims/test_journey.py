@@ -61,6 +61,7 @@ def test_intake_assessment_approval_print_and_payment(
     city_hospital,
     caseworker_haibowan,
     supervisor_city,
+    accountant_city,
 ):
     person = near_subsistence_person
     # Caseworker: intake, bills, preview.
@@ -119,6 +120,8 @@ def test_intake_assessment_approval_print_and_payment(
     assert person.id_number not in text  # masked
     assert AuditEvent.objects.filter(action="print", object_id=str(application.pk)).exists()
 
+    # Fund accountant: records the payment (never the supervisor, DOMAIN §8).
+    client.force_login(accountant_city)
     response = client.post(
         reverse("claims:application_pay", args=[application.pk]),
         {"reference": "NYH20230701", "paid_on": date.today().isoformat()},

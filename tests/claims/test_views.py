@@ -62,6 +62,7 @@ def test_other_region_gets_404_on_decide_pay_and_print(
         username="sup_wuda", password="x-pass-123", region=wuda
     )
     grant_role(wuda_supervisor, Role.SUPERVISOR)
+    grant_role(wuda_supervisor, Role.ACCOUNTANT)
     client.force_login(wuda_supervisor)
     pk = haibowan_draft.pk
     assert client.post(reverse("claims:application_decide", args=[pk])).status_code == 404

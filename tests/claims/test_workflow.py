@@ -31,9 +31,9 @@ def approved(submitted, supervisor_city):
 
 
 @pytest.fixture
-def paid(approved, supervisor_city):
+def paid(approved, accountant_city):
     return services.application_pay(
-        application=approved, reference="NYH-001", paid_on=date.today(), by=supervisor_city
+        application=approved, reference="NYH-001", paid_on=date.today(), by=accountant_city
     )
 
 
@@ -111,7 +111,13 @@ def test_rejection_needs_a_reason(submitted, supervisor_city):
     ],
 )
 def test_forbidden_transitions_are_refused(
-    state, action, near_subsistence_person, city_hospital, caseworker_haibowan, supervisor_city
+    state,
+    action,
+    near_subsistence_person,
+    city_hospital,
+    caseworker_haibowan,
+    supervisor_city,
+    accountant_city,
 ):
     application = new_application(
         near_subsistence_person, caseworker_haibowan, bills=[example_a(city_hospital)]
@@ -124,7 +130,7 @@ def test_forbidden_transitions_are_refused(
         services.application_approve(application=application, by=supervisor_city)
     if state == "paid":
         services.application_pay(
-            application=application, reference="R1", paid_on=date.today(), by=supervisor_city
+            application=application, reference="R1", paid_on=date.today(), by=accountant_city
         )
     application.refresh_from_db()
     calls = {
@@ -138,7 +144,7 @@ def test_forbidden_transitions_are_refused(
             application=application, by=supervisor_city, comment="否"
         ),
         "pay": lambda: services.application_pay(
-            application=application, reference="R2", paid_on=date.today(), by=supervisor_city
+            application=application, reference="R2", paid_on=date.today(), by=accountant_city
         ),
     }
     with pytest.raises(ValidationError, match="不能"):

@@ -1,8 +1,9 @@
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from beneficiaries.models import Person
-from core.scoping import can_write, scoped
+from core.scoping import can_write, check_allowed, scoped
 from tests.factories import PersonFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +62,16 @@ def test_district_user_writes_only_inside_their_district(caseworker_haibowan):
     assert can_write(caseworker_haibowan, "150302")
     assert not can_write(caseworker_haibowan, "150304")
     assert not can_write(caseworker_haibowan, "150300")
+
+
+def test_check_allowed_refuses_regional_users_missing_permissions_and_other_regions(
+    regional_viewer, caseworker_haibowan
+):
+    """The service-level door every write service opens with (DOMAIN §8)."""
+    with pytest.raises(PermissionDenied, match="自治区级用户只能查看"):
+        check_allowed(regional_viewer, "claims.approve_application", "150302")
+    with pytest.raises(PermissionDenied, match="没有执行此操作的权限"):
+        check_allowed(caseworker_haibowan, "claims.approve_application", "150302")
+    with pytest.raises(PermissionDenied, match="本辖区"):
+        check_allowed(caseworker_haibowan, "claims.add_application", "150304")
+    check_allowed(caseworker_haibowan, "claims.add_application", "150302")

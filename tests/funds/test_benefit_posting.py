@@ -7,7 +7,7 @@ from django.db import transaction
 
 from funds.models import Leg, Subject, Transaction
 from funds.selectors import account_balance
-from funds.services import benefit_post, benefit_reverse, period_close
+from funds.services import benefit_post, benefit_reverse, entry_approve, period_close
 
 pytestmark = pytest.mark.django_db
 
@@ -70,16 +70,20 @@ def test_closed_period_refuses_postings(fund, accountant_city, supervisor_city):
         _pay(by=supervisor_city)
 
 
-def test_reversal_nets_to_zero(fund, supervisor_city):
+def test_reversal_nets_to_zero(fund, supervisor_city, accountant_city, accountant_checker):
     _pay(by=supervisor_city)
     reversal = benefit_reverse(
-        key="claims.bill:1", by=supervisor_city, memo="退回", booked_on=date(2023, 7, 20)
+        key="claims.bill:1", by=accountant_city, memo="退回", booked_on=date(2023, 7, 20)
     )
     assert reversal.reverses.key == "claims.bill:1"
+    # A reversal is a manual entry: nothing moves until a second person approves it.
+    assert reversal.status == "pending"
+    assert account_balance(fund, Subject.INPATIENT, date(2023, 7, 31)) != 0
+    entry_approve(voucher=reversal, by=accountant_checker)
     assert account_balance(fund, Subject.EXPENSE_ACCOUNT, date(2023, 7, 31)) == 0
     assert account_balance(fund, Subject.INPATIENT, date(2023, 7, 31)) == 0
     # reversing again returns the same reversal
-    again = benefit_reverse(key="claims.bill:1", by=supervisor_city, memo="退回")
+    again = benefit_reverse(key="claims.bill:1", by=accountant_city, memo="退回")
     assert again.pk == reversal.pk
 
 

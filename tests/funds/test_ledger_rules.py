@@ -158,12 +158,13 @@ def test_posting_into_an_open_month_before_a_closed_one_drops_stale_snapshots(
     assert account_balance(fund, Subject.FISCAL, date(2023, 8, 31)) == Decimal("40.00")
 
 
-def test_a_reversal_cannot_be_reversed(fund, accountant_city, post_income):
+def test_a_reversal_cannot_be_reversed(fund, accountant_city, accountant_checker, post_income):
     voucher = post_income("10")
     reversal = transaction_reverse(
         voucher=voucher, by=accountant_city, memo="错账", booked_on=date(2023, 7, 9)
     )
-    with pytest.raises(ValidationError):
+    reversal = entry_approve(voucher=reversal, by=accountant_checker)
+    with pytest.raises(ValidationError, match="冲销凭证不能再冲销"):
         transaction_reverse(voucher=reversal, by=accountant_city, memo="x")
 
 

@@ -153,7 +153,7 @@ def test_a_file_the_server_refuses_goes_the_streaming_way(settlement_file, paths
 
 
 def test_a_failure_of_the_checks_writes_nothing_and_is_raised(settlement_file, paths, monkeypatch):
-    def broken(cursor, result, *, recheck, lock=True):
+    def broken(cursor, result, *, recheck, lock=True, by=None):
         raise RuntimeError("checks failed")
 
     paths["use"](True)
@@ -186,3 +186,17 @@ def test_progress_is_reported_from_the_checking_connection(settlement_file, path
     assert [p for p, _t in phases] == ["reading", "checking"]
     assert {t for _p, t in phases} == {"settlement-import-checks"}
     assert Settlement.objects.get().batch_id == batch.pk
+
+
+def test_a_users_rows_of_another_district_are_refused_on_the_overlapped_path(
+    settlement_file, paths, caseworker_haibowan
+):
+    """The scope check (DOMAIN §8) runs on the checking connection too: nothing is written."""
+    paths["use"](True)
+    path = settlement_file([srow("S1", C1), srow("S2", C2, insu_admdvs="150304")])
+    result = settlement_import(path=path, by=caseworker_haibowan)
+    assert [e.as_dict() for e in result.errors] == [
+        {"row": 3, "field": "insu_admdvs", "message": "医保区划不在您的辖区内，不能导入。"}
+    ]
+    assert paths["overlapped"] == [True]
+    assert Settlement.objects.count() == 0

@@ -52,6 +52,7 @@ class Command(BaseCommand):
                 department=department,
                 region=area,
                 as_of=as_of_date,
+                by=None,  # the system: the command runs from the server's shell
                 dry_run=dry_run,
             )
         except RosterFileError as exc:
