@@ -18,11 +18,19 @@ from beneficiaries.roster import roster_batch_create
 from beneficiaries.subsidies import subsidy_batch_create
 from claims import services as claims_services
 from claims.demo import seed_institutions
-from claims.models import Institution
+from claims.models import Institution, SimulationRun
 from core.choices import Category
 from core.models import Region
 from core.roles import Role, grant_role
-from funds.models import Fund, Match, Reconciliation, StatementLine, Subject
+from funds.models import (
+    Clearing,
+    ClearingLine,
+    Fund,
+    Match,
+    Reconciliation,
+    StatementLine,
+    Subject,
+)
 from funds.services import entry_propose
 from monitoring.models import Alert, SettlementImport
 from tests.factories import IdentityFactory, PersonFactory
@@ -136,7 +144,21 @@ def objects(tmp_path, settings, haibowan, wuhai, caseworker_haibowan, accountant
         direction=StatementLine.Direction.values[0],
         amount=Decimal("10"),
     )
+    clearing = Clearing.objects.create(fund=fund, year=2023, month=7)
+    clearing_line = ClearingLine.objects.create(
+        clearing=clearing,
+        institution_code=hospital.code,
+        institution_name=hospital.name,
+        payee=hospital.code,
+    )
+    simulation = SimulationRun.objects.create(
+        area=wuhai, year=2023, draft={}, created_by=accountant_city
+    )
     return {
+        "clearing": clearing.pk,
+        "clearing_line": clearing_line.pk,
+        "payee": clearing_line.payee,
+        "simulation": simulation.pk,
         "person": person.pk,
         "identity": identity.pk,
         "application": application.pk,
@@ -164,13 +186,23 @@ PK_OF = [
     ("claims:bill_edit", "bill"),
     ("claims:bill_delete", "bill"),
     ("claims:attachment_download", "attachment"),
+    ("claims:simulation_", "simulation"),
     ("claims:", "application"),
     ("funds:reconciliation_", "reconciliation"),
+    ("funds:clearing_", "clearing"),
     ("funds:", "voucher"),
     ("monitoring:alert_", "alert"),
     ("monitoring:import_", "settlement_import"),
 ]
-OBJECT_OF = {"person_pk": "person", "match": "match", "line": "line", "area": "area"}
+OBJECT_OF = {
+    "person_pk": "person",
+    "match": "match",
+    "line": "line",
+    "area": "area",
+    "payee": "payee",
+}
+# Where one argument name means another object under a URL prefix.
+OBJECT_OF_UNDER = {("funds:clearing_", "line"): "clearing_line"}
 
 
 def _kwargs(name, args, objects):
@@ -184,6 +216,15 @@ def _kwargs(name, args, objects):
             kind = next((kind for prefix, kind in PK_OF if name.startswith(prefix)), None)
             assert kind, f"{name}: say in PK_OF which object its pk is"
             kwargs[arg] = objects[kind]
+        elif under := next(
+            (
+                kind
+                for (prefix, a), kind in OBJECT_OF_UNDER.items()
+                if a == arg and name.startswith(prefix)
+            ),
+            None,
+        ):
+            kwargs[arg] = objects[under]
         else:
             assert arg in OBJECT_OF, f"{name}: say in OBJECT_OF which object {arg!r} is"
             kwargs[arg] = objects[OBJECT_OF[arg]]
