@@ -22,6 +22,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.identifiers import normalize_identifier
 from core.scoping import can_write
 from core.tabular import TableError, parse_amount, parse_date, read_table
 from funds.models import (
@@ -152,7 +153,10 @@ def _parse_row(number, values, columns, first, last, result: ParsedStatement) ->
         ParsedLine(
             row=number,
             date=day,
-            reference=_text(values.get(columns.get("reference", ""), ""))[:40],
+            # §9: references are compared normalized (NFKC, no whitespace or zero-width).
+            reference=normalize_identifier(_text(values.get(columns.get("reference", ""), "")))[
+                :40
+            ],
             memo=_text(values.get(columns.get("memo", ""), ""))[:200],
             direction=direction,
             amount=amount,
@@ -210,7 +214,7 @@ def _free_ledger(fund: Fund, first: date, last: date, *, exclude_reconciliation=
         .order_by()
         .values_list("pk", "booked_on", "transaction__reference", "amount")
     )
-    return [LedgerItem(pk, day, ref or "", amount) for pk, day, ref, amount in rows]
+    return [LedgerItem(pk, day, normalize_identifier(ref), amount) for pk, day, ref, amount in rows]
 
 
 def _window(year: int, month: int) -> tuple[date, date]:

@@ -304,10 +304,20 @@ def test_open_identity_is_matched_before_the_latest_one(haibowan):
 
 def test_termination_end_is_its_start_when_that_is_later_than_the_day_before(haibowan):
     person = PersonFactory(region=haibowan, id_number=number(1))
-    future = grant(person, start=date(2023, 7, 10))
+    same_day = grant(person, start=AS_OF)
     run(csv_bytes([row("别人", number(2))]))
+    same_day.refresh_from_db()
+    assert same_day.end == AS_OF
+
+
+def test_identity_starting_after_as_of_is_never_terminated(haibowan):
+    # §9.1: it is newer than the roster (a browser walk lost a paid identity this way).
+    person = PersonFactory(region=haibowan, id_number=number(1))
+    future = grant(person, start=date(2023, 7, 10))
+    result = run(csv_bytes([row("别人", number(2))]))
     future.refresh_from_db()
-    assert future.end == date(2023, 7, 10)
+    assert future.end is None
+    assert result["terminated"] == 0
 
 
 def test_other_departments_and_other_regions_are_not_terminated(haibowan, wuda):
