@@ -205,7 +205,11 @@ def _map_headers(header: list) -> dict[str, int]:
     for index, cell in enumerate(header):
         text = _header_text(cell)
         for key, (chinese, english, _required) in COLUMNS.items():
-            if key not in found and (text == chinese or text.lower() == english):
+            if text == chinese or text.lower() == english:
+                if key in found:  # 姓名 and name: one column twice (§9)
+                    raise RosterFileError(
+                        _("表头中“%(column)s”列出现了两次。") % {"column": chinese}
+                    )
                 found[key] = index
     missing = [
         chinese for key, (chinese, _e, required) in COLUMNS.items() if required and key not in found

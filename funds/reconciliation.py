@@ -80,7 +80,11 @@ def _map_headers(headers: list[str]) -> dict[str, str]:
     for header in headers:
         for name, accepted in COLUMNS.items():
             if header == accepted[0] or header.lower() == accepted[1]:
-                found.setdefault(name, header)
+                if name in found:  # 收入 and credit: one column twice (§9)
+                    raise StatementError(
+                        _("表头中“%(column)s”列出现了两次。") % {"column": accepted[0]}
+                    )
+                found[name] = header
     return found
 
 
