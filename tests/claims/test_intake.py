@@ -1,9 +1,10 @@
 """Intake: bills are validated per field in Chinese; an invoice is never reimbursed twice."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from claims_helpers import example_a, example_b, new_application, settlement
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -50,13 +51,15 @@ def test_invalid_bills_are_refused_with_a_chinese_message_on_the_field(
     assert message in " ".join(_errors(exc)[field])
 
 
+@time_machine.travel(datetime(2023, 8, 1, 2, 0, tzinfo=UTC), tick=False)
 def test_a_bill_dated_in_the_future_is_refused(draft, city_hospital, caseworker_haibowan):
-    future = date.today() + timedelta(days=3)
+    today = date(2023, 8, 1)
+    future = today + timedelta(days=3)
     with pytest.raises(ValidationError) as exc:
         services.bill_add(
             application=draft,
             by=caseworker_haibowan,
-            **(example_a(city_hospital) | {"admitted": date.today(), "discharged": future}),
+            **(example_a(city_hospital) | {"admitted": today, "discharged": future}),
         )
     assert "晚于今天" in _errors(exc)["discharged"][0]
 
