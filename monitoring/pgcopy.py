@@ -89,15 +89,25 @@ class _Layout:
         amounts[HOSP] = f"COALESCE({self.col(HOSP, 'NULL')}::numeric, 0::numeric)"
         return amounts
 
+    def plain_amounts_test(self) -> str:
+        """True when every amount is written as a plain decimal (`-?digits[.d[d]]`; an empty
+        `hosp_part_amt` is 0): one pattern over all of them, once per row (`amounts_plain`)."""
+        cells = [
+            f"COALESCE({self.col(name, 'NULL')}, '0')" if name == HOSP else self.col(name, "NULL")
+            for name in imp.AMOUNTS
+        ]
+        one = PLAIN_AMOUNT[1:-1]
+        pattern = f"^({one}\x01){{{len(cells) - 1}}}{one}$"
+        return f"concat_ws(E'\\x01', {', '.join(cells)}) ~ '{pattern}'"
+
     def plain_amounts_select(self) -> str:
-        """Each amount as a number when written as a plain decimal (`-?digits[.d[d]]`), else
-        NULL; computed once per row in the plain-form query (`n_<field>`)."""
+        """Each amount as a number when all are plain (`amounts_plain`), else NULL
+        (`n_<field>`), so no cast ever meets `1,234.50` or full-width digits."""
         parts = []
         for name in imp.AMOUNTS:
             column = self.col(name, "NULL")
-            plain = f"WHEN {column} ~ '{PLAIN_AMOUNT}' THEN {column}::numeric"
-            empty = f"WHEN {column} IS NULL THEN 0::numeric " if name == HOSP else ""
-            parts.append(f"CASE {empty}{plain} END AS n_{name}")
+            value = f"COALESCE({column}, '0')" if name == HOSP else column
+            parts.append(f"CASE WHEN amounts_plain THEN {value}::numeric END AS n_{name}")
         return ", ".join(parts)
 
     def column_defs(self) -> str:
@@ -352,9 +362,10 @@ def _settle_irregular(cursor, checker, layout: _Layout, regions, result) -> None
         fixed = 0
         with connection.chunked_cursor() as rows:
             rows.execute(
-                f"SELECT rowno, {columns} FROM (SELECT *, convert_to({layout.col('certno')}, "
-                f"'UTF8') AS certno_bytes, {layout.plain_amounts_select()} "
-                f"FROM {RAW} OFFSET 0) r "
+                f"SELECT rowno, {columns} FROM (SELECT *, {layout.plain_amounts_select()} FROM "
+                f"(SELECT *, convert_to({layout.col('certno')}, 'UTF8') AS certno_bytes, "
+                f"{layout.plain_amounts_test()} AS amounts_plain FROM {RAW} OFFSET 0) r0 "
+                "OFFSET 0) r "
                 f"WHERE ({layout.plain_sql(regions)}) IS NOT TRUE"
             )
             while batch := rows.fetchmany(5000):
