@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Enrollment, Person
 from beneficiaries.selectors import today, visible_regions
+from core import tabular
 from core.choices import Category, Department
 from core.models import Region
 from core.scoping import can_write
@@ -193,12 +194,18 @@ class RosterUploadForm(BootstrapForm):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith((".xlsx", ".csv")):
-            raise forms.ValidationError(_("请上传 .xlsx 或 .csv 文件。"))
         if upload.size > ROSTER_MAX_BYTES:
             raise forms.ValidationError(
                 _("文件过大（上限 %(mb)s MB）。") % {"mb": ROSTER_MAX_BYTES // 2**20}
             )
+        # DOMAIN §9: .xlsx or .csv by the content, whatever the file is called.
+        upload.seek(0)
+        try:
+            tabular.sniff_format(upload.read())
+        except tabular.TableError:
+            raise forms.ValidationError(_("请上传 .xlsx 或 .csv 文件。")) from None
+        finally:
+            upload.seek(0)
         return upload
 
 

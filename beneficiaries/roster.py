@@ -16,7 +16,6 @@ that department in the region, open on `as_of`, that no row matches is terminate
 import codecs
 import csv
 import io
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -37,7 +36,7 @@ from beneficiaries.services import (
     person_register,
     person_update,
 )
-from core import idnumber
+from core import idnumber, tabular
 from core.choices import Category, Department
 from core.models import Region
 from core.scoping import can_write, check_allowed
@@ -63,8 +62,6 @@ COLUMNS = {
     "phone": ("联系电话", "phone", False),
 }
 
-_DASHED = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00)?)?")
-_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _CHUNK = 1000
 
 
@@ -130,8 +127,13 @@ class RosterPlan:
 
 
 def read_roster(name: str, data: bytes) -> RosterFile:
-    """Rows of an .xlsx or .csv roster; header = row 1, blank rows skipped."""
-    if name.lower().endswith(".xlsx") or data[:4] == b"PK\x03\x04":
+    """Rows of an .xlsx or .csv roster (decided by the content, not by `name`); header =
+    row 1, blank rows skipped."""
+    try:
+        kind = tabular.sniff_format(data)
+    except tabular.TableError as exc:
+        raise RosterFileError(_("文件不是 CSV 或 Excel（.xlsx）格式。")) from exc
+    if kind == "xlsx":
         table = _xlsx_rows(data)
     else:
         table = _csv_rows(data)
@@ -197,11 +199,18 @@ def _header_text(cell) -> str:
 
 
 def _map_headers(header: list) -> dict[str, int]:
+    twice = tabular.repeated_header(header)
+    if twice is not None:
+        raise RosterFileError(_("表头中“%(column)s”列出现了两次。") % {"column": twice})
     found: dict[str, int] = {}
     for index, cell in enumerate(header):
         text = _header_text(cell)
         for key, (chinese, english, _required) in COLUMNS.items():
-            if key not in found and (text == chinese or text.lower() == english):
+            if text == chinese or text.lower() == english:
+                if key in found:  # 姓名 and name: one column twice (§9)
+                    raise RosterFileError(
+                        _("表头中“%(column)s”列出现了两次。") % {"column": chinese}
+                    )
                 found[key] = index
     missing = [
         chinese for key, (chinese, _e, required) in COLUMNS.items() if required and key not in found
@@ -227,22 +236,9 @@ def _text(value) -> str:
 
 
 def parse_date(value) -> date | None:
-    """YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD, or a real date cell of an .xlsx file.
-
-    Raises ValueError for anything else; returns None for an empty cell.
-    """
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _text(value)
-    if not text:
-        return None
-    match = _DASHED.fullmatch(text) or _COMPACT.fullmatch(text)
-    if not match:
-        raise ValueError(text)
-    year, month, day = (int(part) for part in match.groups())
-    return date(year, month, day)
+    """A date of DOMAIN §9 (`YYYY-MM-DD`, `YYYY/M/D`, `YYYYMMDD` or a real date cell of an
+    .xlsx file); raises ValueError for anything else, None for an empty cell."""
+    return tabular.parse_date(value)
 
 
 def _category(value) -> str | None:
@@ -356,6 +352,11 @@ def _validate_rows(roster: RosterFile, region: Region, plan: RosterPlan) -> list
     return parsed
 
 
+def _open_on(identity: Identity, day: date) -> bool:
+    """§9.1: an identity is open on `day` when start ≤ day and (no end, or end ≥ day)."""
+    return identity.start <= day and (identity.end is None or identity.end >= day)
+
+
 def roster_plan(
     *, roster: RosterFile, department: str, region: Region, as_of: date, by=None
 ) -> RosterPlan:
@@ -366,6 +367,14 @@ def roster_plan(
     """
     if department not in Department.values:
         raise RosterFileError(_("未知的来源部门：%(value)s") % {"value": department})
+    latest = RosterBatch.objects.filter(
+        department=department, region=region, status=RosterBatch.Status.APPLIED
+    ).aggregate(latest=Max("as_of"))["latest"]
+    if latest is not None and as_of < latest:
+        # §9.1: a stale roster would terminate what a newer one recognised.
+        raise RosterFileError(
+            _("名单日期早于已导入的最新名单（%(date)s）") % {"date": latest.isoformat()}
+        )
     plan = RosterPlan(department=department, region=region, as_of=as_of, rows=len(roster.rows))
     rows = _validate_rows(roster, region, plan)
     subtree = set(region.subtree_codes())
@@ -390,7 +399,7 @@ def roster_plan(
         row.person = persons.get(row.id_number)
         same = identities.get((row.person.pk, row.category), []) if row.person else []
         mine = [i for i in same if i.department == department and i.region_id in subtree]
-        open_now = [i for i in mine if i.end is None or i.end >= as_of]
+        open_now = [i for i in mine if _open_on(i, as_of)]
         matched = max(open_now or mine, key=lambda i: (i.start, i.pk), default=None)
         if matched is not None:
             claimed.add(matched.pk)
@@ -436,8 +445,10 @@ def roster_plan(
         _scope_rows(plan, roster, by)
 
     day_before = as_of - timedelta(days=1)
+    # Open on as_of (§9.1); an identity that starts after as_of is newer than the roster and
+    # is never terminated by it.
     still_open = (
-        Identity.objects.filter(department=department, region_id__in=subtree)
+        Identity.objects.filter(department=department, region_id__in=subtree, start__lte=as_of)
         .filter(Q(end__isnull=True) | Q(end__gte=as_of))
         .select_related("person")
         .order_by("person__id_number", "category")

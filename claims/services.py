@@ -27,6 +27,7 @@ from claims.models import (
     Transition,
 )
 from core.choices import VisitType
+from core.identifiers import normalize_identifier
 from core.money import money
 from core.scoping import check_allowed, region_of
 
@@ -194,8 +195,12 @@ def _check_bill(bill: Bill, application: Application) -> None:
         raise ValidationError(
             {"out_of_catalog_cost": _("目录外费用不能大于医疗费总额减政策范围内费用。")}
         )
-    bill.invoice_number = bill.invoice_number.strip()
-    bill.setl_id = bill.setl_id.strip()
+    # §9: identifiers are compared and stored normalized (NFKC, no whitespace or zero-width
+    # characters), so "２０２６\u200b001" is the invoice 2026001.
+    bill.invoice_number = normalize_identifier(bill.invoice_number)
+    bill.setl_id = normalize_identifier(bill.setl_id)
+    if not bill.invoice_number:
+        raise ValidationError({"invoice_number": _("请填写发票号码。")})
     bill.year = bill.end_date.year
 
     others = Bill.objects.filter(active=True).exclude(pk=bill.pk)

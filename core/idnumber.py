@@ -16,8 +16,9 @@ Pure Python: no Django import, so importers, forms, demo data and benchmarks sha
 """
 
 import re
-import unicodedata
 from datetime import date, datetime, timedelta, timezone
+
+from core.identifiers import normalize_identifier
 
 __all__ = [
     "InvalidIdNumber",
@@ -52,7 +53,6 @@ MESSAGES = {
 }
 
 _SHAPE = re.compile(r"[0-9]*[0-9X]")  # ASCII digits, the last one may be X
-_WHITESPACE = re.compile(r"\s+")
 
 
 class InvalidIdNumber(ValueError):
@@ -78,8 +78,9 @@ def normalize(raw: str | None) -> str:
     trailing lowercase x upper-cased. Does not validate."""
     if raw is None:
         return ""
-    # NFKC folds the full-width digits and Ｘ that Chinese input methods produce ("１５０３…").
-    text = _WHITESPACE.sub("", unicodedata.normalize("NFKC", str(raw)))
+    # NFKC folds the full-width digits and Ｘ that Chinese input methods produce ("１５０３…");
+    # zero-width characters go too (DOMAIN §9: identifiers).
+    text = normalize_identifier(raw)
     if text.endswith("x"):
         text = text[:-1] + "X"
     return text

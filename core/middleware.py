@@ -1,5 +1,7 @@
 from django.conf import settings
+from django.http import HttpResponseBadRequest
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 
 class PortalLanguageMiddleware:
@@ -82,3 +84,23 @@ class NoStoreForSignedInMiddleware:
         if user is not None and user.is_authenticated:
             add_never_cache_headers(response)
         return response
+
+
+class NulQueryGuardMiddleware:
+    """A NUL character (`\\x00`) in a query-string parameter (a search box, a list filter) is
+    answered with 400 before any view runs. PostgreSQL refuses NUL in text, so otherwise every
+    list view that filters on `request.GET` would fail with a 500 (one guard here instead of a
+    check in each view or filter form)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            return HttpResponseBadRequest(
+                _("请求参数中含有无效字符。"), content_type="text/plain; charset=utf-8"
+            )
+        return self.get_response(request)

@@ -17,10 +17,18 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
-__all__ = ["TableError", "parse_amount", "parse_date", "read_table"]
+__all__ = [
+    "AmountError",
+    "TableError",
+    "parse_amount",
+    "parse_date",
+    "parse_datetime",
+    "read_table",
+    "sniff_format",
+]
 
 
 class TableError(Exception):
@@ -69,25 +77,78 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def read_table(file_or_path, filename: str) -> tuple[list[str], Iterator[tuple[int, dict]]]:
-    """The header (stripped text) and an iterator of (row number, {header: value})."""
-    suffix = Path(filename or "").suffix.lower()
-    data = _read_bytes(file_or_path)
-    if suffix == ".xlsx":
-        rows = _xlsx_rows(data)
-    elif suffix == ".csv":
-        rows = _csv_rows(data)
+_XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2: the old .xls, .doc …
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
+
+
+def sniff_format(file_or_data) -> str:
+    """ "xlsx" or "csv", decided by the content whatever the file is called (DOMAIN §9: only
+    .xlsx and .csv are read). `file_or_data` is the file's bytes or a path. Raises TableError
+    for anything else (an .xls, a .docx or other zip, a binary file)."""
+    import zipfile
+
+    if isinstance(file_or_data, bytes | bytearray):
+        head = bytes(file_or_data[:65536])
+        opener = lambda: io.BytesIO(file_or_data)  # noqa: E731
     else:
-        raise TableError("文件格式应为 .xlsx 或 .csv")
+        with open(file_or_data, "rb") as handle:
+            head = handle.read(65536)
+        opener = lambda: file_or_data  # noqa: E731
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(opener()) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            names = set()
+        if "xl/workbook.xml" in names:
+            return "xlsx"
+        raise TableError("文件不是 .xlsx 或 .csv 格式")
+    if head.startswith(_XLS_MAGIC):
+        raise TableError("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 .csv")
+    if _CONTROL.search(head):
+        raise TableError("文件不是 .xlsx 或 .csv 格式")
+    return "csv"
+
+
+def header_key(cell) -> str:
+    """A header cell as compared (DOMAIN §9): trimmed, without BOM, NFKC, case-folded."""
+    import unicodedata
+
+    text = "" if cell is None else unicodedata.normalize("NFKC", str(cell))
+    return text.strip().lstrip("\ufeff").strip().lower()
+
+
+def repeated_header(cells) -> str | None:
+    """The first header that occurs twice after normalization (`header_key`), else None."""
+    seen = set()
+    for cell in cells:
+        key = header_key(cell)
+        if key and key in seen:
+            return "" if cell is None else str(cell).strip().lstrip("\ufeff").strip()
+        seen.add(key)
+    return None
+
+
+def read_table(file_or_path, filename: str) -> tuple[list[str], Iterator[tuple[int, dict]]]:
+    """The header (stripped text) and an iterator of (row number, {header: value}). The format
+    is decided by the content (`sniff_format`), not by `filename`."""
+    data = _read_bytes(file_or_path)
+    if sniff_format(data) == "xlsx":
+        rows = _xlsx_rows(data)
+    else:
+        rows = _csv_rows(data)
     try:
         header_row = next(rows)
     except StopIteration:
         raise TableError("文件为空，缺少表头行") from None
     except csv.Error as exc:
         raise TableError(f"CSV 格式错误：{exc}") from None
-    headers = ["" if h is None else str(h).strip() for h in header_row]
+    headers = ["" if h is None else str(h).strip().lstrip("\ufeff").strip() for h in header_row]
     if not any(headers):
         raise TableError("第1行应为表头")
+    twice = repeated_header(header_row)
+    if twice is not None:
+        raise TableError(f"列“{twice}”在表头中出现了两次")
 
     def generate():
         for number, values in enumerate(rows, start=2):
@@ -104,11 +165,15 @@ def read_table(file_or_path, filename: str) -> tuple[list[str], Iterator[tuple[i
 # Exactly YYYY-MM-DD in ASCII digits: `date.fromisoformat` alone also takes 20230701 and ISO
 # week dates such as 2023-W10-1.
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-_DATE_FORMATS = [
-    (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$"), "%Y-%m-%d"),
-    (re.compile(r"^\d{4}/\d{1,2}/\d{1,2}$"), "%Y/%m/%d"),
-    (re.compile(r"^\d{8}$"), "%Y%m%d"),
+# DOMAIN §9, the dates of every exchanged file: YYYY-MM-DD, YYYY/M/D, YYYYMMDD (ASCII digits);
+# nothing else (no 2023.07.01, no 2025-W10-3, no two-digit years).
+_DATE_FORMS = [
+    re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII),
+    re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})", re.ASCII),
+    re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII),
 ]
+# The time part a settlement extract may put after a date: " HH:MM" or " HH:MM:SS".
+_TIME_PART = re.compile(r"(.+?) ([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?", re.ASCII)
 
 
 def parse_iso_date(text: str) -> date:
@@ -119,46 +184,99 @@ def parse_iso_date(text: str) -> date:
     return date.fromisoformat(text)
 
 
-def parse_date(value) -> date | None:
-    """A date cell (xlsx) or `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYYMMDD`; None when blank.
-    Raises ValueError for anything else."""
+def _cell_text(value) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # an xlsx number cell typed as 20230701
+        if float(value).is_integer():
+            return str(int(value))
+    return str(value).strip()
+
+
+def _date_text(text: str) -> date:
+    for pattern in _DATE_FORMS:
+        match = pattern.fullmatch(text)
+        if match:
+            year, month, day = (int(part) for part in match.groups())
+            return date(year, month, day)  # ValueError for 2023-02-30, year 0 …
+    raise ValueError(text)
+
+
+def parse_datetime(value) -> datetime | None:
+    """A date of DOMAIN §9 with an optional time part (` HH:MM` or ` HH:MM:SS`), or a date cell
+    of an .xlsx; naive (the caller knows the zone); None when blank. Raises ValueError for
+    anything else."""
+    if _blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    text = _cell_text(value)
+    match = _TIME_PART.fullmatch(text)
+    if match:
+        day = _date_text(match.group(1))
+        hour, minute, second = (int(part or 0) for part in match.groups()[1:])
+        return datetime(day.year, day.month, day.day, hour, minute, second)
+    day = _date_text(text)
+    return datetime(day.year, day.month, day.day)
+
+
+def parse_date(value, *, time_part: bool = False) -> date | None:
+    """A date of DOMAIN §9 — `YYYY-MM-DD`, `YYYY/M/D`, `YYYYMMDD` or a date cell of an .xlsx —
+    None when blank. `time_part`: a time after the date (` HH:MM[:SS]`, settlement extracts)
+    is accepted and dropped. Raises ValueError for anything else."""
     if _blank(value):
         return None
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value).strip()
+    text = _cell_text(value)
     if ISO_DATE.fullmatch(text):  # the common case, fast
         return date.fromisoformat(text)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        text = str(int(value)) if float(value).is_integer() else text
-    # a trailing midnight time, as some spreadsheets export dates
-    text = re.sub(r"[ T]00:00(:00)?$", "", text)
-    for pattern, fmt in _DATE_FORMATS:
-        if pattern.match(text):
-            return datetime.strptime(text, fmt).date()
-    raise ValueError(text)
+    if time_part:
+        return parse_datetime(text).date()
+    return _date_text(text)
 
 
-def parse_amount(value) -> Decimal | None:
-    """Yuan with at most two decimals (thousands separators allowed); None when blank.
-    Raises ValueError for anything else."""
+# DOMAIN §9, amounts: a plain decimal, an optional leading minus, optional thousands commas,
+# ASCII digits only (full-width digits, currency signs and inner spaces are refused).
+_AMOUNT_TEXT = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?", re.ASCII)
+
+
+class AmountError(ValueError):
+    """An amount that is not one; `code` is "format" or "decimals"."""
+
+    def __init__(self, value, code: str):
+        super().__init__(value)
+        self.code = code
+
+
+def parse_amount_exact(value) -> Decimal | None:
+    """The amount as written (not quantized), None when blank; raises AmountError."""
     if _blank(value):
         return None
     if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, float):
-        value = repr(value)
-    text = str(value).strip().replace(",", "").replace("，", "")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(text) from None
-    if (
-        not amount.is_finite()
-        or amount.as_tuple().exponent < -2
-        and amount != amount.quantize(Decimal("0.01"))
-    ):
-        raise ValueError(text)
-    return amount.quantize(Decimal("0.01"))
+        raise AmountError(value, "format")
+    if isinstance(value, int | float | Decimal):  # an xlsx number cell
+        amount = Decimal(repr(value) if isinstance(value, float) else str(value))
+        if not amount.is_finite():
+            raise AmountError(value, "format")
+        if amount != amount.quantize(Decimal("0.01")):
+            raise AmountError(value, "decimals")
+        return amount
+    text = str(value).strip()
+    match = _AMOUNT_TEXT.fullmatch(text)
+    if match is None:
+        raise AmountError(text, "format")
+    if match.group(1) is not None and len(match.group(1)) > 2:
+        raise AmountError(text, "decimals")
+    return Decimal(text.replace(",", ""))
+
+
+def parse_amount(value) -> Decimal | None:
+    """Yuan with at most two decimals (DOMAIN §9: thousands commas allowed, nothing else but
+    digits, a point and a leading minus); None when blank. Raises ValueError (AmountError)
+    for anything else."""
+    amount = parse_amount_exact(value)
+    return None if amount is None else amount.quantize(Decimal("0.01"))

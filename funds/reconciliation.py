@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import audit_event
+from core.identifiers import normalize_identifier
 from core.models import AuditEvent
 from core.scoping import can_write, check_allowed
 from core.tabular import TableError, parse_amount, parse_date, read_table
@@ -81,7 +82,11 @@ def _map_headers(headers: list[str]) -> dict[str, str]:
     for header in headers:
         for name, accepted in COLUMNS.items():
             if header == accepted[0] or header.lower() == accepted[1]:
-                found.setdefault(name, header)
+                if name in found:  # 收入 and credit: one column twice (§9)
+                    raise StatementError(
+                        _("表头中“%(column)s”列出现了两次。") % {"column": accepted[0]}
+                    )
+                found[name] = header
     return found
 
 
@@ -154,7 +159,10 @@ def _parse_row(number, values, columns, first, last, result: ParsedStatement) ->
         ParsedLine(
             row=number,
             date=day,
-            reference=_text(values.get(columns.get("reference", ""), ""))[:40],
+            # §9: references are compared normalized (NFKC, no whitespace or zero-width).
+            reference=normalize_identifier(_text(values.get(columns.get("reference", ""), "")))[
+                :40
+            ],
             memo=_text(values.get(columns.get("memo", ""), ""))[:200],
             direction=direction,
             amount=amount,
@@ -212,7 +220,7 @@ def _free_ledger(fund: Fund, first: date, last: date, *, exclude_reconciliation=
         .order_by()
         .values_list("pk", "booked_on", "transaction__reference", "amount")
     )
-    return [LedgerItem(pk, day, ref or "", amount) for pk, day, ref, amount in rows]
+    return [LedgerItem(pk, day, normalize_identifier(ref), amount) for pk, day, ref, amount in rows]
 
 
 def _window(year: int, month: int) -> tuple[date, date]:

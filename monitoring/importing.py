@@ -19,14 +19,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from operator import itemgetter
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from core import idnumber
+from core import idnumber, tabular
 from core.choices import VisitType
+from core.identifiers import normalize_identifier
 from core.models import Region
 from core.money import money
 
@@ -155,13 +156,16 @@ class _Source:
 
     def __init__(self, path: str):
         self.path = str(path)
-        self.is_xlsx = self.path.lower().endswith((".xlsx", ".xlsm"))
         self.total = 1
         self.position = 0
         try:
             self.size = os.path.getsize(self.path)
+            # §9: .xlsx or .csv, decided by the content whatever the name says.
+            self.is_xlsx = tabular.sniff_format(self.path) == "xlsx"
         except OSError as exc:
             raise ImportFileError(_("无法读取文件：%(error)s") % {"error": exc}) from exc
+        except tabular.TableError as exc:
+            raise ImportFileError(_("文件不是 CSV 或 Excel（.xlsx）格式")) from exc
 
     def rows(self, encoding: str) -> Iterator[list]:
         if self.is_xlsx:
@@ -199,6 +203,9 @@ class _Source:
 
 def _header_map(header: list) -> dict[str, tuple[int, str]]:
     """Field code → (column index, header as written)."""
+    twice = tabular.repeated_header(header)
+    if twice is not None:
+        raise ImportFileError(_("表头中“%(column)s”列出现了两次") % {"column": twice})
     seen: dict[str, tuple[int, str]] = {}
     for index, cell in enumerate(header):
         written = str(cell).strip().lstrip("\ufeff")
@@ -242,6 +249,10 @@ _FAST_OPTIONAL = ["vali_flag", "refd_setl_flag", "init_setl_id", "psn_cert_type"
 # One amount as the fast path accepts it: optional minus, up to 12 digits, up to 2 decimals.
 _AMOUNT = r"(-?)(\d{1,12})(?:\.(\d{1,2}))?"
 CHECK_CHARS = idnumber.CHECK_CHARS
+# Plain forms the fast path takes as written; anything else is the checker's (DOMAIN §9).
+_PLAIN_ID = re.compile(r"[!-~]*", re.ASCII).fullmatch  # printable ASCII, no space
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII).fullmatch
+_PLAIN_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}(?::\d{2})?)?", re.ASCII).fullmatch
 
 
 class _Bad(Exception):
@@ -258,71 +269,49 @@ def _text(value) -> str:
 
 
 def _amount(value) -> tuple[Decimal, str]:
-    if value.__class__ is str:
-        text = value.strip()
-        if not text:
-            raise _Bad(_("不能为空"))
-    elif isinstance(value, bool):
-        raise _Bad(_("不是有效金额"))
-    elif isinstance(value, int):
-        text = str(value)
-    elif isinstance(value, float):
-        text = repr(value)
-    elif isinstance(value, Decimal):
-        text = str(value)
-    else:
-        raise _Bad(_("不是有效金额"))
+    """An amount of DOMAIN §9 (plain decimal, ≤ 2 decimals, optional minus and thousands
+    commas) and its canonical text (no commas)."""
+    if value.__class__ is str and not value.strip():
+        raise _Bad(_("不能为空"))
     try:
-        amount = Decimal(text)
-    except InvalidOperation:
+        amount = tabular.parse_amount_exact(value)
+    except tabular.AmountError as exc:
+        if exc.code == "decimals":
+            raise _Bad(_("金额最多两位小数")) from None
         raise _Bad(_("不是有效金额")) from None
-    if not amount.is_finite() or abs(amount) >= _LIMIT:
+    if amount is None:
+        raise _Bad(_("不能为空"))
+    if abs(amount) >= _LIMIT:
         raise _Bad(_("不是有效金额"))
-    if amount.as_tuple().exponent < -2 and amount != amount.quantize(_CENT):
-        raise _Bad(_("金额最多两位小数"))
-    return amount, text
+    return amount, str(amount)
 
 
 def _date(value) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _text(value)
-    if not text:
+    """A date of DOMAIN §9; a time part (` HH:MM[:SS]`) after it is accepted and dropped."""
+    if _blank_cell(value):
         raise _Bad(_("不能为空"))
     try:
-        if len(text) == 8 and text.isdigit():
-            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        if len(text) > 10 and text[10] in " T":
-            text = text[:10]
-        return date.fromisoformat(text.replace("/", "-"))
+        return tabular.parse_date(value, time_part=True)
     except ValueError:
         raise _Bad(_("日期格式应为 YYYY-MM-DD、YYYY/MM/DD 或 YYYYMMDD")) from None
 
 
 def _timestamp(value) -> datetime:
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day)
-    else:
-        text = _text(value)
-        if not text:
-            raise _Bad(_("不能为空"))
-        try:
-            if len(text) == 14 and text.isdigit():
-                moment = datetime.strptime(text, "%Y%m%d%H%M%S")
-            elif len(text) == 8 and text.isdigit():
-                moment = datetime.strptime(text, "%Y%m%d")
-            else:
-                moment = datetime.fromisoformat(text.replace("/", "-"))
-        except ValueError:
-            raise _Bad(_("时间格式应为 YYYY-MM-DD HH:MM:SS")) from None
+    """`setl_time`: a date of DOMAIN §9 with or without a time part (` HH:MM[:SS]`)."""
+    if _blank_cell(value):
+        raise _Bad(_("不能为空"))
+    try:
+        moment = tabular.parse_datetime(value)
+    except ValueError:
+        raise _Bad(_("时间格式应为 YYYY-MM-DD HH:MM:SS")) from None
     if moment.tzinfo is None:
         # DOMAIN §9: times of the platform are China time.
         moment = moment.replace(tzinfo=idnumber.CHINA_TZ)
     return moment
+
+
+def _blank_cell(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _utc_text(moment: datetime) -> str:
@@ -367,7 +356,7 @@ class _RowChecker:
         amounts = [n for n in AMOUNTS if n in index]
         self.has_hosp = "hosp_part_amt" in index
         self.get_amounts = itemgetter(*(index[n] for n in amounts))
-        self.amounts_pattern = re.compile("\x00".join([_AMOUNT] * len(AMOUNTS)))
+        self.amounts_pattern = re.compile("\x00".join([_AMOUNT] * len(AMOUNTS)), re.ASCII)
         self.valid_ids: set[str] = set()
         self.births: dict[str, bool] = {}
         self.dates: dict[str, date] = {}
@@ -423,6 +412,8 @@ class _RowChecker:
         cert_type = optional.get("psn_cert_type", "")
         if not (setl_id and name and certno and insutype and med_type and fcode and fname):
             return None
+        if not (_PLAIN_ID(setl_id) and _PLAIN_ID(init_id)):  # to normalize: the checker's
+            return None
         if vali not in ("1", "") or refd not in ("0", "1", "") or insutype not in INSUTYPES:
             return None
         if admdvs not in self.regions or cert_type not in ("", RESIDENT_ID_CERT_TYPE):
@@ -441,7 +432,7 @@ class _RowChecker:
         enddate = dates.get(end)
         if begndate is None or enddate is None:
             try:
-                if len(begn) != 10 or len(end) != 10 or begn[4] != "-" or end[4] != "-":
+                if not (_ISO_DAY(begn) and _ISO_DAY(end)):  # not 2025-W10-3, not １２…
                     return None
                 begndate = dates[begn] = date.fromisoformat(begn)
                 enddate = dates[end] = date.fromisoformat(end)
@@ -451,7 +442,7 @@ class _RowChecker:
                 dates.clear()
         if enddate < begndate:
             return None
-        if len(stime) < 10 or stime[4] != "-":
+        if not _PLAIN_STAMP(stime):
             return None
         try:
             moment = datetime.fromisoformat(stime)
@@ -541,6 +532,8 @@ class _RowChecker:
             "insu_admdvs",
         ):
             value = _text(cell(name))
+            if name == "setl_id":
+                value = normalize_identifier(value)  # §9: identifiers compared normalized
             if not value:
                 bad(name, _("不能为空"))
             texts[name] = value
@@ -563,8 +556,10 @@ class _RowChecker:
                     certno = idnumber.validate(certno, today=self.today)
                 except idnumber.InvalidIdNumber as exc:
                     bad("certno", exc.message)
-            elif len(certno) > 30:
-                bad("certno", _("证件号码过长"))
+            else:
+                certno = normalize_identifier(certno)
+                if len(certno) > 30:
+                    bad("certno", _("证件号码过长"))
         insutype = texts["insutype"]
         if insutype and insutype not in INSUTYPES:
             bad("insutype", _("险种类型不在允许范围内"))
@@ -597,7 +592,7 @@ class _RowChecker:
         if refd not in ("0", "1"):
             bad("refd_setl_flag", _("退费结算标志应为 0 或 1"))
         reversal = refd == "1"
-        init_setl_id = _text(cell("init_setl_id"))
+        init_setl_id = normalize_identifier(_text(cell("init_setl_id")))
         if reversal and not init_setl_id:
             bad("init_setl_id", _("退费结算须填写原结算ID"))
         if len(init_setl_id) > 40:
@@ -812,7 +807,10 @@ def _recheck(cursor, checker: _RowChecker, errors: list[RowError]) -> None:
                     value = "1"
                 elif name in AMOUNTS:
                     value = str(money(str(value)))
-                elif isinstance(value, date | datetime):
+                elif isinstance(value, datetime):
+                    values[i] = value  # setl_time: the checker takes the moment as it is
+                    continue
+                elif isinstance(value, date):
                     value = value.isoformat()
                 values[i] = "" if value is None else str(value)
             _row, row_errors = checker.check(values, rowno)

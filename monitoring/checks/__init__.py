@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -72,17 +73,20 @@ def china_today() -> date:
     return datetime.now(idnumber.CHINA_TZ).date()
 
 
+_PERIOD = re.compile(r"(\d{4})(?:-(\d{2}))?", re.ASCII)
+FIRST_YEAR = 1900  # no period before this is a real one for the portal
+
+
 def parse_period(text: str) -> Period:
+    """§9.4: `YYYY` or `YYYY-MM` (ASCII digits); a year before 1900, month 00 or 13 …
+    raise InvalidPeriod."""
     text = (text or "").strip()
-    try:
-        if len(text) == 4 and text.isdigit():
-            return Period(text, int(text), None)
-        if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit():
-            month = int(text[5:])
-            if 1 <= month <= 12:
-                return Period(text, int(text[:4]), month)
-    except ValueError:
-        pass
+    match = _PERIOD.fullmatch(text)
+    if match:
+        year = int(match.group(1))
+        month = int(match.group(2)) if match.group(2) else None
+        if year >= FIRST_YEAR and (month is None or 1 <= month <= 12):
+            return Period(text, year, month)
     raise InvalidPeriod(_("期间应为 YYYY 或 YYYY-MM：%(period)s") % {"period": text})
 
 

@@ -475,3 +475,28 @@ def test_household_member_of_another_district_is_refused(
     assert other_person.household_id is None
     person.refresh_from_db()
     assert person.household_id is None  # nothing half-saved
+
+
+def test_a_stale_roster_is_refused_in_the_preview_and_cannot_end_a_paid_identity(
+    client, caseworker_haibowan, person
+):
+    # The browser walk: the current roster (2023-07-01) lists the person, whose identity
+    # carries paid assistance; an older file (2023-03-01) without them was then uploaded and
+    # confirmed, and the old import ended the identity on 2023-02-28.
+    login(client, caseworker_haibowan)
+    listed = f"王建国,{person.id_number},低保对象,2022-06-01,,150302"
+    for as_of, file in (("2023-07-01", _roster(listed)), ("2023-03-01", _roster())):
+        client.post(
+            reverse("beneficiaries:roster_upload"),
+            {"file": file, "department": "civil_affairs", "region": "150302", "as_of": as_of},
+        )
+        batch = RosterBatch.objects.latest("pk")
+        client.post(reverse("beneficiaries:roster_apply", args=[batch.pk]))
+    first, stale = RosterBatch.objects.order_by("pk")
+    assert first.status == RosterBatch.Status.APPLIED
+    preview = client.get(reverse("beneficiaries:roster_detail", args=[stale.pk]))
+    assert "名单日期早于已导入的最新名单（2023-07-01）" in preview.content.decode()
+    assert not preview.context["can_apply"]
+    stale.refresh_from_db()
+    assert stale.status == RosterBatch.Status.DRAFT
+    assert person.identities.get().end is None

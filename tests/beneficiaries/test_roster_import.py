@@ -307,10 +307,20 @@ def test_open_identity_is_matched_before_the_latest_one(haibowan):
 
 def test_termination_end_is_its_start_when_that_is_later_than_the_day_before(haibowan):
     person = PersonFactory(region=haibowan, id_number=number(1))
-    future = grant(person, start=date(2023, 7, 10))
+    same_day = grant(person, start=AS_OF)
     run(csv_bytes([row("别人", number(2))]))
+    same_day.refresh_from_db()
+    assert same_day.end == AS_OF
+
+
+def test_identity_starting_after_as_of_is_never_terminated(haibowan):
+    # §9.1: it is newer than the roster (a browser walk lost a paid identity this way).
+    person = PersonFactory(region=haibowan, id_number=number(1))
+    future = grant(person, start=date(2023, 7, 10))
+    result = run(csv_bytes([row("别人", number(2))]))
     future.refresh_from_db()
-    assert future.end == date(2023, 7, 10)
+    assert future.end is None
+    assert result["terminated"] == 0
 
 
 def test_other_departments_and_other_regions_are_not_terminated(haibowan, wuda):
@@ -453,3 +463,52 @@ def test_demo_roster_imports_against_the_demo_data(tmp_path, caseworker_haibowan
         "errors": [],
         "applied": False,
     }
+
+
+# --- §9.1: open on as_of, stale rosters ------------------------------------------------------
+
+
+def test_a_roster_older_than_the_last_applied_one_exits_2_and_writes_nothing(tmp_path, haibowan):
+    person = PersonFactory(region=haibowan, id_number=number(1))
+    kept = grant(person, start=date(2023, 1, 1))
+    run(csv_bytes([row(person.name, person.id_number)]))  # as of 2023-07-01
+    code, out, err = _command(
+        tmp_path, csv_bytes([row("别人", number(2))]), "--as-of", "2023-03-01"
+    )
+    assert (code, out) == (2, "")
+    assert "名单日期早于已导入的最新名单（2023-07-01）" in err
+    kept.refresh_from_db()
+    assert kept.end is None
+    assert not Person.objects.filter(id_number=number(2)).exists()
+
+
+def test_a_roster_of_the_same_date_or_later_is_not_stale(haibowan):
+    person = PersonFactory(region=haibowan, id_number=number(1))
+    grant(person, start=date(2023, 1, 1))
+    run(csv_bytes([row(person.name, person.id_number)]))
+    assert run(csv_bytes([row(person.name, person.id_number)]))["unchanged"] == 1
+    later = run(csv_bytes([row(person.name, person.id_number)]), as_of=date(2023, 8, 1))
+    assert later["unchanged"] == 1 and later["applied"]
+
+
+def test_staleness_is_per_department_and_region(haibowan, wuda):
+    person = PersonFactory(region=haibowan, id_number=number(1))
+    grant(person, start=date(2023, 1, 1))
+    run(csv_bytes([row(person.name, person.id_number)]))
+    other_department = run(
+        csv_bytes([]), department=Department.RURAL_REVITALIZATION, as_of=date(2023, 3, 1)
+    )
+    assert other_department["applied"]
+    other_region = run(csv_bytes([]), region=wuda, as_of=date(2023, 3, 1))
+    assert other_region["applied"]
+
+
+def test_a_row_is_matched_with_the_identity_open_on_as_of_not_a_later_one(haibowan):
+    person = PersonFactory(region=haibowan, id_number=number(1))
+    current = grant(person, start=date(2023, 1, 1), end=date(2023, 7, 31))
+    grant(person, start=date(2023, 9, 1))  # newer than the roster
+    plan = preview(
+        csv_bytes([row(person.name, person.id_number, start="2023-01-01", end="2023-07-31")])
+    )
+    assert plan.planned[0].identity.pk == current.pk
+    assert plan.counts == {"rows": 1, "new": 0, "changed": 0, "terminated": 0, "unchanged": 1}

@@ -1,15 +1,17 @@
 """Intake: bills are validated per field in Chinese; an invoice is never reimbursed twice."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from claims_helpers import example_a, example_b, new_application, settlement
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from claims import services
 from claims.models import Attachment
+from core.identifiers import normalize_identifier
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -49,13 +51,15 @@ def test_invalid_bills_are_refused_with_a_chinese_message_on_the_field(
     assert message in " ".join(_errors(exc)[field])
 
 
+@time_machine.travel(datetime(2023, 8, 1, 2, 0, tzinfo=UTC), tick=False)
 def test_a_bill_dated_in_the_future_is_refused(draft, city_hospital, caseworker_haibowan):
-    future = date.today() + timedelta(days=3)
+    today = date(2023, 8, 1)
+    future = today + timedelta(days=3)
     with pytest.raises(ValidationError) as exc:
         services.bill_add(
             application=draft,
             by=caseworker_haibowan,
-            **(example_a(city_hospital) | {"admitted": date.today(), "discharged": future}),
+            **(example_a(city_hospital) | {"admitted": today, "discharged": future}),
         )
     assert "晚于今天" in _errors(exc)["discharged"][0]
 
@@ -75,6 +79,52 @@ def test_the_same_invoice_is_refused_in_another_application(
     with pytest.raises(ValidationError) as exc:
         services.bill_add(application=other, by=caseworker_haibowan, **example_a(city_hospital))
     assert "不能重复报销" in _errors(exc)["invoice_number"][0]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("2026001", "２０２６００１"),  # full-width digits
+        ("2026001", "2026\u200b001"),  # zero-width space
+        ("2026001", " 2026\u2060001\ufeff"),  # word joiner, BOM, spaces
+        ("INV-A", "ＩＮＶ－Ａ"),
+        ("2026\u200d001", "2026001"),  # stored normalized, so the plain one clashes
+    ],
+)
+def test_the_duplicate_invoice_refusal_compares_normalized_invoice_numbers(
+    draft, near_subsistence_person, city_hospital, caseworker_haibowan, first, second
+):
+    bill = services.bill_add(
+        application=draft, by=caseworker_haibowan, **example_a(city_hospital, invoice=first)
+    )
+    assert bill.invoice_number == normalize_identifier(first)
+    other = new_application(near_subsistence_person, caseworker_haibowan)
+    with pytest.raises(ValidationError) as exc:
+        services.bill_add(
+            application=other, by=caseworker_haibowan, **example_a(city_hospital, invoice=second)
+        )
+    assert "不能重复报销" in _errors(exc)["invoice_number"][0]
+
+
+def test_a_settlement_id_is_stored_normalized(draft, city_hospital, caseworker_haibowan):
+    bill = services.bill_add(
+        application=draft,
+        by=caseworker_haibowan,
+        **(example_a(city_hospital) | {"setl_id": "Ｓ\u200b-１"}),
+    )
+    assert bill.setl_id == "S-1"
+
+
+def test_an_invoice_number_of_only_invisible_characters_is_refused(
+    draft, city_hospital, caseworker_haibowan
+):
+    with pytest.raises(ValidationError) as exc:
+        services.bill_add(
+            application=draft,
+            by=caseworker_haibowan,
+            **example_a(city_hospital, invoice="\u200b\u3000"),
+        )
+    assert "invoice_number" in _errors(exc)
 
 
 def test_the_same_invoice_number_of_another_institution_is_accepted(

@@ -1,10 +1,11 @@
 """The whole journey through the Django test client, with DOMAIN §4 examples A and B."""
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -13,6 +14,14 @@ from core.models import AuditEvent
 from funds.models import Transaction
 
 pytestmark = pytest.mark.django_db
+TODAY = date(2023, 8, 1)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock():
+    """Tests never read the wall clock: every test here runs on 2023-08-01 in Shanghai."""
+    with time_machine.travel(datetime(2023, 8, 1, 2, 0, tzinfo=UTC)):
+        yield
 
 
 def _bill_data(institution, invoice, *, admitted, discharged, policy, basic, critical):
@@ -124,7 +133,7 @@ def test_intake_assessment_approval_print_and_payment(
     client.force_login(accountant_city)
     response = client.post(
         reverse("claims:application_pay", args=[application.pk]),
-        {"reference": "NYH20230701", "paid_on": date.today().isoformat()},
+        {"reference": "NYH20230701", "paid_on": TODAY.isoformat()},
     )
     assert response.status_code == 302
     application.refresh_from_db()

@@ -1,8 +1,9 @@
 """Every claims page is region-scoped: another district's application is a 404."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 from claims_helpers import example_a, new_application
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -10,6 +11,15 @@ from django.urls import reverse
 from claims import services
 
 pytestmark = pytest.mark.django_db
+TODAY = date(2023, 8, 1)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock():
+    """Tests never read the wall clock: every test here runs on 2023-08-01 in Shanghai."""
+    with time_machine.travel(datetime(2023, 8, 1, 2, 0, tzinfo=UTC)):
+        yield
+
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -113,7 +123,7 @@ def test_the_accountant_records_payment_but_cannot_approve(
     services.application_approve(application=haibowan_draft, by=supervisor_city)
     response = client.post(
         reverse("claims:application_pay", args=[pk]),
-        {"reference": "NYH-9", "paid_on": date.today().isoformat()},
+        {"reference": "NYH-9", "paid_on": TODAY.isoformat()},
     )
     assert response.status_code == 302
     haibowan_draft.refresh_from_db()

@@ -1,9 +1,10 @@
 """draft → submitted → approved/rejected → paid: each move one service, every other refused."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from claims_helpers import example_a, example_b, new_application
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -15,6 +16,14 @@ from funds.models import Transaction
 D = Decimal
 S = Application.Status
 pytestmark = pytest.mark.django_db
+TODAY = date(2023, 8, 1)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock():
+    """Tests never read the wall clock: every test here runs on 2023-08-01 in Shanghai."""
+    with time_machine.travel(datetime(2023, 8, 1, 2, 0, tzinfo=UTC)):
+        yield
 
 
 @pytest.fixture
@@ -33,7 +42,7 @@ def approved(submitted, supervisor_city):
 @pytest.fixture
 def paid(approved, accountant_city):
     return services.application_pay(
-        application=approved, reference="NYH-001", paid_on=date.today(), by=accountant_city
+        application=approved, reference="NYH-001", paid_on=TODAY, by=accountant_city
     )
 
 
@@ -130,7 +139,7 @@ def test_forbidden_transitions_are_refused(
         services.application_approve(application=application, by=supervisor_city)
     if state == "paid":
         services.application_pay(
-            application=application, reference="R1", paid_on=date.today(), by=accountant_city
+            application=application, reference="R1", paid_on=TODAY, by=accountant_city
         )
     application.refresh_from_db()
     calls = {
@@ -144,7 +153,7 @@ def test_forbidden_transitions_are_refused(
             application=application, by=supervisor_city, comment="否"
         ),
         "pay": lambda: services.application_pay(
-            application=application, reference="R2", paid_on=date.today(), by=accountant_city
+            application=application, reference="R2", paid_on=TODAY, by=accountant_city
         ),
     }
     with pytest.raises(ValidationError, match="不能"):

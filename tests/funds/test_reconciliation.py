@@ -218,9 +218,10 @@ def test_command_missing_column_exits_2_with_nothing_on_stdout(tmp_path, capsys,
     assert "日期" in err
 
 
-def test_command_bad_period_exits_2(tmp_path, capsys, fund):
+@pytest.mark.parametrize("period", ["2023-13", "0000-07", "２０２３-０７", "2023-00"])
+def test_command_bad_period_exits_2(tmp_path, capsys, fund, period):
     path = _csv(tmp_path, "2023-07-02,,x,1.00,\n")
-    code, out, _err = _command(capsys, str(path), "--area", "150300", "--period", "2023-13")
+    code, out, _err = _command(capsys, str(path), "--area", "150300", "--period", period)
     assert (code, out) == (2, "")
 
 

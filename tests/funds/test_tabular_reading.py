@@ -29,10 +29,11 @@ def test_blank_rows_are_skipped_but_keep_their_numbers(tmp_path):
 
 
 def test_unknown_format_and_empty_file_are_unusable(tmp_path):
-    path = tmp_path / "s.txt"
-    path.write_text("x")
+    # §9: decided by the content, whatever the name says.
+    path = tmp_path / "s.csv"
+    path.write_bytes(b"\x00\x01binary")
     with pytest.raises(TableError):
-        read_table(path, "s.txt")
+        read_table(path, "s.csv")
     empty = tmp_path / "e.csv"
     empty.write_bytes(b"")
     with pytest.raises(TableError):

@@ -151,6 +151,12 @@ def test_run_check_prints_the_run_record_with_exactly_the_contract_keys(import_r
         ["high_cost", "--period", "2023-13"],
         ["high_cost", "--period", "23"],
         ["high_cost", "--period", "2023", "--area", "999999"],
+        # Impossible periods (§9.4): never a traceback.
+        ["high_cost", "--period", "0000"],
+        ["uninsured", "--period", "0000-01"],
+        ["uninsured", "--period", "2023-00"],
+        ["high_cost", "--period", "２０２３"],
+        ["high_cost", "--period", "2023-1"],
     ],
 )
 def test_run_check_exits_2_for_unusable_arguments(argv):
@@ -158,6 +164,7 @@ def test_run_check_exits_2_for_unusable_arguments(argv):
     with pytest.raises(SystemExit) as exit_info:
         call_command("run_check", *argv, stdout=out, stderr=err)
     assert exit_info.value.code == 2 and out.getvalue() == ""
+    assert err.getvalue()
 
 
 def test_run_check_exits_2_when_the_same_run_is_under_way():

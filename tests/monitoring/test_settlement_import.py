@@ -53,7 +53,7 @@ def test_same_values_written_differently_are_skipped_not_errors(settlement_file)
         C1,
         begndate="2023/03/10",
         enddate="20230310",
-        setl_time="2023-03-10T10:00:00",
+        setl_time="2023-03-10 10:00",
         medfee_sumamt="1000",
         psn_part_amt="400.0",
     )

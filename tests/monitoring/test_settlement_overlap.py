@@ -101,7 +101,10 @@ def test_a_pristine_file_is_committed_as_written_while_it_was_checked(settlement
         {"begndate": "20230310", "enddate": "2023/03/10"},
         {"setl_id": "  S9  "},
         {"vali_flag": "0", "certno": "garbage"},
-        {"setl_time": "2023-03-10T10:00:00+08:00"},
+        # §9: a time part is " HH:MM" or " HH:MM:SS" (2023-03-10T10:00:00+08:00 is refused)
+        {"setl_time": "2023/3/10 10:00"},
+        {"medfee_sumamt": "1,000.00"},
+        {"setl_id": "S\u200b9"},
     ],
     ids=lambda c: ",".join(f"{k}={v!r}" for k, v in c.items()),
 )

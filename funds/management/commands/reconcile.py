@@ -32,8 +32,8 @@ class Command(BaseCommand):
         sys.exit(2)
 
     def handle(self, *args, file, area, period, dry_run, **options):
-        match = re.fullmatch(r"(\d{4})-(\d{2})", period or "")
-        if not match or not 1 <= int(match.group(2)) <= 12:
+        match = re.fullmatch(r"(\d{4})-(\d{2})", period or "", re.ASCII)
+        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
             self._fail(f"--period 应为 YYYY-MM：{period}")
         year, month = int(match.group(1)), int(match.group(2))
         region = Region.objects.filter(code=area).first()
