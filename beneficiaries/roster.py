@@ -40,6 +40,7 @@ from beneficiaries.services import (
 from core import idnumber
 from core.choices import Category, Department
 from core.models import Region
+from core.tabular import TableError, xlsx_rows
 
 __all__ = [
     "COLUMNS",
@@ -157,20 +158,14 @@ def read_roster(name: str, data: bytes) -> RosterFile:
 
 
 def _xlsx_rows(data: bytes):
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise RosterFileError(_("无法读取 Excel 文件：%(error)s") % {"error": exc}) from exc
+    # core.tabular refuses zip bombs and over-long sheets before and while openpyxl reads.
+    rows = xlsx_rows(io.BytesIO(data))
 
     def generate():
         try:
-            yield from (list(row) for row in rows)
-        finally:
-            workbook.close()
+            yield from rows
+        except TableError as exc:
+            raise RosterFileError(str(exc)) from exc
 
     return generate()
 

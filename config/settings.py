@@ -158,6 +158,13 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Scanned attachments (invoices, discharge summaries); larger files are refused by the form.
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+# Exchanged .xlsx files (rosters, settlement extracts, statements) are refused before parsing
+# when their members unpack to more than this (a zip bomb) or their first sheet has more rows.
+IMPORT_MAX_UNCOMPRESSED_BYTES = env.int(
+    "IMPORT_MAX_UNCOMPRESSED_BYTES", default=max(100 * 1024 * 1024, 10 * UPLOAD_MAX_BYTES)
+)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=100)
 
 # --- Security (effective behind TLS in production) ---------------------------------------
 
