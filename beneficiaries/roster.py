@@ -28,7 +28,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from beneficiaries.models import Identity, Person, RosterBatch, RosterLine
+from beneficiaries.models import Identity, Person, RosterBatch, RosterLine, RosterPreviewRow
 from beneficiaries.services import (
     id_number_message,
     identity_change,
@@ -66,6 +66,7 @@ COLUMNS = {
 _DASHED = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00)?)?")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _CHUNK = 1000
+STORED_ERRORS = 1000  # row errors kept on a draft batch for its preview page
 
 
 class RosterFileError(Exception):
@@ -461,16 +462,96 @@ def _latest_roster_dates(person_ids: list[int]) -> dict[int, date]:
 
 
 def roster_batch_create(
-    *, name: str, data: bytes, department: str, region: Region, as_of: date, by=None
+    *,
+    name: str,
+    data: bytes,
+    department: str,
+    region: Region,
+    as_of: date,
+    by=None,
+    preview: bool = True,
 ) -> RosterBatch:
-    """Store an uploaded roster as a draft batch (the preview is planned from its file)."""
-    batch = RosterBatch(
-        department=department, region=region, as_of=as_of, file_name=name[:200], created_by=by
-    )
-    batch.file.save(name, ContentFile(data), save=False)
-    batch._history_user = by
-    batch.save()
+    """Store an uploaded roster as a draft batch and, with `preview`, its preview: the file is
+    read and planned once here, the pages show what was stored."""
+    with transaction.atomic():
+        batch = RosterBatch(
+            department=department, region=region, as_of=as_of, file_name=name[:200], created_by=by
+        )
+        batch.file.save(name, ContentFile(data), save=False)
+        batch._history_user = by
+        batch.save()
+        if preview:
+            _store_preview(batch, data)
     return batch
+
+
+def roster_batch_preview(batch: RosterBatch) -> dict:
+    """The stored preview of a draft batch (planned now, once, for a batch stored without)."""
+    if not batch.preview:
+        with batch.file.open("rb") as handle:
+            data = handle.read()
+        with transaction.atomic():
+            _store_preview(batch, data)
+    return batch.preview
+
+
+def _store_preview(batch: RosterBatch, data: bytes) -> None:
+    batch.preview_rows.all().delete()
+    try:
+        plan = roster_preview(
+            name=batch.file_name,
+            data=data,
+            department=batch.department,
+            region=batch.region,
+            as_of=batch.as_of,
+        )
+    except RosterFileError as exc:
+        batch.preview = {"file_error": str(exc)}
+    else:
+        rows = [
+            RosterPreviewRow(
+                batch=batch,
+                row=row.row,
+                effect=row.effect,
+                name=row.name[:100],
+                id_number=row.id_number,
+                category=row.category,
+                start=row.start,
+                end=row.end,
+                region_code=row.region_code,
+                new_person=row.person is None,
+                before=(
+                    {
+                        "start": row.identity.start.isoformat(),
+                        "end": row.identity.end.isoformat() if row.identity.end else None,
+                        "region": row.identity.region_id,
+                    }
+                    if row.identity is not None
+                    else {}
+                ),
+            )
+            for row in plan.planned
+        ]
+        rows += [
+            RosterPreviewRow(
+                batch=batch,
+                effect=RosterLine.Effect.TERMINATED,
+                name=identity.person.name[:100],
+                id_number=identity.person.id_number,
+                category=identity.category,
+                start=identity.start,
+                end=end,
+                region_code=identity.region_id,
+            )
+            for identity, end in plan.terminations
+        ]
+        RosterPreviewRow.objects.bulk_create(rows, batch_size=2000)
+        batch.preview = {
+            "counts": plan.counts,
+            "errors": plan.errors[:STORED_ERRORS],
+            "error_count": len(plan.errors),
+        }
+    RosterBatch.objects.filter(pk=batch.pk).update(preview=batch.preview)
 
 
 def roster_batch_plan(batch: RosterBatch) -> RosterPlan:
@@ -504,6 +585,7 @@ def roster_apply(*, batch: RosterBatch, by=None) -> RosterPlan:
                 _("名单有 %(count)s 处错误，未导入。") % {"count": len(plan.errors)}
             )
         _write(plan, batch, by)
+        batch.preview_rows.all().delete()  # the lines now say what the roster did
     return plan
 
 
@@ -629,7 +711,13 @@ def roster_import(
         return plan.summary(applied=False)
     with transaction.atomic():
         batch = roster_batch_create(
-            name=name, data=data, department=department, region=region, as_of=as_of, by=by
+            name=name,
+            data=data,
+            department=department,
+            region=region,
+            as_of=as_of,
+            by=by,
+            preview=False,
         )
         plan = roster_apply(batch=batch, by=by)
     return plan.summary(applied=True)

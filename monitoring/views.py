@@ -290,6 +290,8 @@ def import_detail(request, pk: int):
         "monitoring/import_detail.html",
         {
             "batch": batch,
+            # The errors were stored when the file was checked; the page never re-reads it.
+            "page": Paginator(batch.errors, 100).get_page(request.GET.get("page")),
             "can_confirm": request.user.has_perm("monitoring.add_settlementimport")
             and batch.status == SettlementImport.Status.VALIDATED,
         },
