@@ -18,7 +18,7 @@ from core.choices import Category
 from core.models import AuditEvent, Region, User
 from core.scoping import can_write, region_of, scoped
 from monitoring import selectors, services
-from monitoring.checks import china_today
+from monitoring.checks import china_today, interrupt_stale_runs
 from monitoring.forms import (
     AlertFilterForm,
     AssignForm,
@@ -269,6 +269,7 @@ def imports(request):
                 form.add_error("file", exc.messages[0])
             else:
                 return redirect("monitoring:import_detail", pk=batch.pk)
+    services.interrupt_stale_imports()
     page = Paginator(selectors.imports_for(request.user), 20).get_page(request.GET.get("page"))
     return render(
         request,
@@ -284,6 +285,7 @@ def _get_import(request, pk) -> SettlementImport:
 @login_required
 @permission_required("monitoring.view_settlement", raise_exception=True)
 def import_detail(request, pk: int):
+    services.interrupt_stale_imports(pk=pk)
     batch = _get_import(request, pk)
     return render(
         request,
@@ -293,7 +295,8 @@ def import_detail(request, pk: int):
             # The errors were stored when the file was checked; the page never re-reads it.
             "page": Paginator(batch.errors, 100).get_page(request.GET.get("page")),
             "can_confirm": request.user.has_perm("monitoring.add_settlementimport")
-            and batch.status == SettlementImport.Status.VALIDATED,
+            and batch.status
+            in (SettlementImport.Status.VALIDATED, SettlementImport.Status.INTERRUPTED),
         },
     )
 
@@ -301,6 +304,7 @@ def import_detail(request, pk: int):
 @login_required
 @permission_required("monitoring.view_settlement", raise_exception=True)
 def import_status(request, pk: int):
+    services.interrupt_stale_imports(pk=pk)
     batch = _get_import(request, pk)
     return JsonResponse(
         {
@@ -354,14 +358,22 @@ def runs(request):
                 area = region
             if area is not None and not can_write(request.user, area.code):
                 raise PermissionDenied
-            _start_run(
-                form.cleaned_data["check"],
-                form.cleaned_data["period"],
-                area.code if area else "",
-                request.user,
-            )
+            check, period = form.cleaned_data["check"], form.cleaned_data["period"]
+            code = area.code if area else ""
+            interrupt_stale_runs(check_name=check, period=period, area=code)
+            if CheckRun.objects.filter(
+                check_name=check, period=period, area=code, outcome=CheckRun.Outcome.RUNNING
+            ).exists():
+                messages.error(
+                    request,
+                    _("检查 %(check)s（%(period)s）正在运行，请等待其完成。")
+                    % {"check": check, "period": period},
+                )
+                return redirect("monitoring:runs")
+            _start_run(check, period, code, request.user)
             messages.success(request, _("检查已提交，完成后在下方列表中显示结果。"))
             return redirect("monitoring:runs")
+    interrupt_stale_runs()  # a run whose worker died shows as interrupted, and may run again
     page = Paginator(selectors.runs_for(request.user), 30).get_page(request.GET.get("page"))
     return render(
         request,
