@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from core import idnumber
 from core.audit import audit_event
 from core.choices import Category
+from core.exports import safe_row
 from core.models import AuditEvent, Region, User
 from core.scoping import can_write, region_of, scoped
 from monitoring import selectors, services
@@ -212,22 +213,24 @@ def alert_export(request):
     count = 0
     for alert in alerts.iterator(chunk_size=2000):
         sheet.append(
-            [
-                alert.certno if full_id else idnumber.mask(alert.certno),
-                alert.name,
-                alert.year,
-                alert.get_kind_display(),
-                alert.get_watch_display(),
-                alert.burden,
-                alert.threshold,
-                alert.get_status_display(),
-                alert.region.name,
-                alert.period,
-                alert.subject,
-                alert.amount,
-                alert.assignee.get_full_name() if alert.assignee else "",
-                alert.message,
-            ]
+            safe_row(
+                [
+                    alert.certno if full_id else idnumber.mask(alert.certno),
+                    alert.name,
+                    alert.year,
+                    alert.get_kind_display(),
+                    alert.get_watch_display(),
+                    alert.burden,
+                    alert.threshold,
+                    alert.get_status_display(),
+                    alert.region.name,
+                    alert.period,
+                    alert.subject,
+                    alert.amount,
+                    alert.assignee.get_full_name() if alert.assignee else "",
+                    alert.message,
+                ]
+            )
         )
         count += 1
     audit_event(
