@@ -160,10 +160,12 @@ UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 # Exchanged .xlsx files (rosters, settlement extracts, statements) are refused before parsing
 # when their members unpack to more than this (a zip bomb) or their first sheet has more rows.
+# (An .xlsx of settlement rows packs ~14:1, so 25 x the upload limit admits every honest file.)
 IMPORT_MAX_UNCOMPRESSED_BYTES = env.int(
-    "IMPORT_MAX_UNCOMPRESSED_BYTES", default=max(100 * 1024 * 1024, 10 * UPLOAD_MAX_BYTES)
+    "IMPORT_MAX_UNCOMPRESSED_BYTES", default=25 * UPLOAD_MAX_BYTES
 )
-IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+# A roster is planned in memory (~1 KB a row): 150,000 rows keep a worker under 256 MB.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=150_000)
 IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=100)
 
 # --- Security (effective behind TLS in production) ---------------------------------------

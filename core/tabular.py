@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 __all__ = [
     "TableError",
     "check_xlsx",
+    "count_rows",
     "open_xlsx",
     "parse_amount",
     "parse_date",
@@ -114,6 +115,16 @@ def check_xlsx(file_or_path) -> None:
                 _("Excel 文件行数过多（%(rows)s 行，上限 %(limit)s 行），已拒绝。请拆分文件。")
                 % {"rows": f"{rows - 1:,}", "limit": f"{max_rows:,}"}
             )
+
+
+def count_rows(rows: Iterator[list]) -> Iterator[list]:
+    """`rows` (header first), refused with TableError past IMPORT_MAX_ROWS data rows: for
+    readers that hold a whole file in memory (a roster is planned as one), CSV included."""
+    max_rows = _limits()[1]
+    for number, values in enumerate(rows):
+        if number > max_rows:
+            raise _too_many_rows(max_rows)
+        yield values
 
 
 def _too_many_rows(max_rows: int) -> TableError:

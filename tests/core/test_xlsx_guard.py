@@ -155,3 +155,23 @@ def test_reconcile_refuses_a_zip_bomb_with_exit_2(tmp_path, settings, capsys):
     code, out, err = _call("reconcile", str(path), "--area", "150300", "--period", "2023-07")
     assert (code, out) == (2, "")
     assert "解压后过大" in err + capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_a_roster_csv_past_the_row_limit_is_refused_with_exit_2(tmp_path, settings):
+    settings.IMPORT_MAX_ROWS = 2
+    path = tmp_path / "roster.csv"
+    lines = [",".join(ROSTER_HEADER)] + [",".join(ROWS[0])] * 3
+    path.write_text("\n".join(lines), encoding="utf-8")
+    code, out, err = _call(
+        "import_roster",
+        str(path),
+        "--department",
+        "civil_affairs",
+        "--region",
+        "150302",
+        "--as-of",
+        "2023-07-01",
+    )
+    assert (code, out) == (2, "")
+    assert "行数过多" in err
