@@ -123,7 +123,10 @@ def count_rows(rows: Iterator[list]) -> Iterator[list]:
     max_rows = _limits()[1]
     for number, values in enumerate(rows):
         if number > max_rows:
-            raise _too_many_rows(max_rows)
+            raise TableError(
+                _("文件行数过多（超过 %(limit)s 行），已拒绝。请拆分文件。")
+                % {"limit": f"{max_rows:,}"}
+            )
         yield values
 
 

@@ -108,15 +108,16 @@ def _write_xlsx(path: Path, rows) -> None:
     book.save(path)
 
 
-def _write_csv(path: Path, rows, limit: int) -> int:
-    """Rows until the file would pass `limit` bytes; returns the data rows written."""
+def _write_csv(path: Path, rows, limit: int, max_rows: int = 10**9) -> int:
+    """Rows until the file would pass `limit` bytes or `max_rows` data rows; returns the data
+    rows written."""
     count = 0
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         for values in rows:
             writer.writerow(values)
             count += 1
-            if handle.tell() > limit - 300:
+            if handle.tell() > limit - 300 or count > max_rows:
                 break
     return count - 1
 
@@ -158,8 +159,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse_hidden())
         parser.add_argument("--keep", action="store_true", help="keep the generated files")
+        parser.add_argument("--only", default="", help="only the files whose name contains this")
 
-    def handle(self, *args, child=None, keep=False, **options):
+    def handle(self, *args, child=None, keep=False, only="", **options):
         if child:
             return self._child(*child)
         limit = settings.UPLOAD_MAX_BYTES
@@ -171,7 +173,9 @@ class Command(BaseCommand):
         rows = _largest_xlsx(path, ROSTER_HEADER, _roster_rows, limit, max_rows)
         cases.append(("roster_preview", path, rows))
         path = folder / "roster.csv"
-        rows = _write_csv(path, itertools.chain([ROSTER_HEADER], _roster_rows(10**7)), limit)
+        rows = _write_csv(
+            path, itertools.chain([ROSTER_HEADER], _roster_rows(10**7)), limit, max_rows
+        )
         cases.append(("roster_preview", path, rows))
         path = folder / "settlements.xlsx"
         rows = _largest_xlsx(path, None, lambda n: _settlement_rows(n), limit, max_rows)
@@ -214,6 +218,8 @@ class Command(BaseCommand):
         )
         worst = 0.0
         for kind, path, rows in cases:
+            if only not in path.name:
+                continue
             result = subprocess.run(
                 [sys.executable, "manage.py", "bench_upload_memory", "--child", kind, str(path)],
                 cwd=settings.BASE_DIR,
