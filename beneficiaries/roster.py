@@ -16,6 +16,7 @@ that department in the region, open on `as_of`, that no row matches is terminate
 import codecs
 import csv
 import io
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -27,7 +28,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from beneficiaries.models import Identity, Person, RosterBatch, RosterLine
+from beneficiaries.models import Identity, Person, RosterBatch, RosterLine, RosterPreviewRow
 from beneficiaries.services import (
     id_number_message,
     identity_change,
@@ -40,6 +41,7 @@ from core import idnumber, tabular
 from core.choices import Category, Department
 from core.models import Region
 from core.scoping import can_write, check_allowed
+from core.tabular import TableError, count_rows, xlsx_rows
 
 __all__ = [
     "COLUMNS",
@@ -63,6 +65,7 @@ COLUMNS = {
 }
 
 _CHUNK = 1000
+STORED_ERRORS = 1000  # row errors kept on a draft batch for its preview page
 
 
 class RosterFileError(Exception):
@@ -75,7 +78,7 @@ class RosterFile:
     rows: list[tuple[int, dict]]  # (spreadsheet row number, {field: raw cell value})
 
 
-@dataclass
+@dataclass(slots=True)  # one per row of files up to IMPORT_MAX_ROWS: no __dict__ each
 class RosterRow:
     row: int
     id_number: str = ""
@@ -141,44 +144,75 @@ def read_roster(name: str, data: bytes) -> RosterFile:
     if header is None:
         raise RosterFileError(_("文件为空，没有表头行。"))
     headers = _map_headers(header)
+    cells_of = _cells_type(list(headers))
+    columns = list(headers.values())
     rows = []
     for number, cells in enumerate(table, start=2):
         if all(_blank(cell) for cell in cells):
             continue
-        rows.append(
-            (
-                number,
-                {
-                    key: cells[index] if index < len(cells) else None
-                    for key, index in headers.items()
-                },
-            )
-        )
+        width = len(cells)
+        rows.append((number, cells_of(cells[i] if i < width else None for i in columns)))
     return RosterFile(
         headers={key: _header_text(header[i]) for key, i in headers.items()}, rows=rows
     )
 
 
-def _xlsx_rows(data: bytes):
-    from openpyxl import load_workbook
+class _Cells(tuple):
+    """One row's cells by field, read like a dict (`cells["name"]`, `cells.get("phone")`) but
+    a third of a dict's size: files up to IMPORT_MAX_ROWS rows are held while planned."""
 
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise RosterFileError(_("无法读取 Excel 文件：%(error)s") % {"error": exc}) from exc
+    __slots__ = ()
+    _index: dict[str, int] = {}
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        index = self._index.get(key)
+        return default if index is None else tuple.__getitem__(self, index)
+
+    def keys(self):
+        return self._index.keys()
+
+    def items(self):
+        return ((key, tuple.__getitem__(self, i)) for key, i in self._index.items())
+
+
+def _cells_type(fields: list[str]) -> type[_Cells]:
+    return type(
+        "Cells", (_Cells,), {"__slots__": (), "_index": {k: i for i, k in enumerate(fields)}}
+    )
+
+
+def _xlsx_rows(data: bytes):
+    # core.tabular refuses zip bombs and over-long sheets before and while openpyxl reads.
+    rows = xlsx_rows(io.BytesIO(data))
 
     def generate():
         try:
-            yield from (list(row) for row in rows)
-        finally:
-            workbook.close()
+            yield from rows
+        except TableError as exc:
+            raise RosterFileError(str(exc)) from exc
 
     return generate()
 
 
 def _csv_rows(data: bytes):
+    # The whole roster is planned in memory: past IMPORT_MAX_ROWS rows it is refused.
+    rows = count_rows(_csv_records(data))
+
+    def generate():
+        try:
+            yield from rows
+        except TableError as exc:
+            raise RosterFileError(str(exc)) from exc
+
+    return generate()
+
+
+def _csv_records(data: bytes):
     if data.startswith(codecs.BOM_UTF8):
         text = data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict")
     else:
@@ -500,19 +534,107 @@ def _latest_roster_dates(person_ids: list[int]) -> dict[int, date]:
 
 
 def roster_batch_create(
-    *, name: str, data: bytes, department: str, region: Region, as_of: date, by
+    *,
+    name: str,
+    data: bytes,
+    department: str,
+    region: Region,
+    as_of: date,
+    by,
+    preview: bool = True,
 ) -> RosterBatch:
-    """Store an uploaded roster as a draft batch (the preview is planned from its file).
-    `by=None` is the system (the `import_roster` command); a user is checked here."""
+    """Store an uploaded roster as a draft batch and, with `preview`, its preview: the file is
+    read and planned once here, the pages show what was stored. `by=None` is the system (the
+    `import_roster` command); a user is checked here, and the preview is planned as theirs."""
     if by is not None:
         check_allowed(by, "beneficiaries.add_rosterbatch", region.code)
-    batch = RosterBatch(
-        department=department, region=region, as_of=as_of, file_name=name[:200], created_by=by
-    )
-    batch.file.save(name, ContentFile(data), save=False)
-    batch._history_user = by
-    batch.save()
+    with transaction.atomic():
+        batch = RosterBatch(
+            department=department, region=region, as_of=as_of, file_name=name[:200], created_by=by
+        )
+        batch.file.save(name, ContentFile(data), save=False)
+        batch._history_user = by
+        batch.save()
+        if preview:
+            _store_preview(batch, data, by)
     return batch
+
+
+def roster_batch_preview(batch: RosterBatch) -> dict:
+    """The stored preview of a draft batch (planned now, once, for a batch stored without)."""
+    if not batch.preview:
+        with batch.file.open("rb") as handle:
+            data = handle.read()
+        with transaction.atomic():
+            _store_preview(batch, data, batch.created_by)
+    return batch.preview
+
+
+def _store_preview(batch: RosterBatch, data: bytes, by) -> None:
+    batch.preview_rows.all().delete()
+    try:
+        plan = roster_preview(
+            name=batch.file_name,
+            data=data,
+            department=batch.department,
+            region=batch.region,
+            as_of=batch.as_of,
+            by=by,
+        )
+    except RosterFileError as exc:
+        batch.preview = {"file_error": str(exc)}
+    else:
+        rows = (
+            RosterPreviewRow(
+                batch=batch,
+                row=row.row,
+                effect=row.effect,
+                name=row.name[:100],
+                id_number=row.id_number,
+                category=row.category,
+                start=row.start,
+                end=row.end,
+                region_code=row.region_code,
+                new_person=row.person is None,
+                before=(
+                    {
+                        "start": row.identity.start.isoformat(),
+                        "end": row.identity.end.isoformat() if row.identity.end else None,
+                        "region": row.identity.region_id,
+                    }
+                    if row.identity is not None
+                    else {}
+                ),
+            )
+            for row in plan.planned
+        )
+        terminations = (
+            RosterPreviewRow(
+                batch=batch,
+                effect=RosterLine.Effect.TERMINATED,
+                name=identity.person.name[:100],
+                id_number=identity.person.id_number,
+                category=identity.category,
+                start=identity.start,
+                end=end,
+                region_code=identity.region_id,
+            )
+            for identity, end in plan.terminations
+        )
+        # Built and written a chunk at a time: a 200,000-row roster never holds them all.
+        chunk = []
+        for preview_row in itertools.chain(rows, terminations):
+            chunk.append(preview_row)
+            if len(chunk) == 2000:
+                RosterPreviewRow.objects.bulk_create(chunk)
+                chunk = []
+        RosterPreviewRow.objects.bulk_create(chunk)
+        batch.preview = {
+            "counts": plan.counts,
+            "errors": plan.errors[:STORED_ERRORS],
+            "error_count": len(plan.errors),
+        }
+    RosterBatch.objects.filter(pk=batch.pk).update(preview=batch.preview)
 
 
 def roster_batch_plan(batch: RosterBatch, by=None) -> RosterPlan:
@@ -550,6 +672,7 @@ def roster_apply(*, batch: RosterBatch, by) -> RosterPlan:
                 _("名单有 %(count)s 处错误，未导入。") % {"count": len(plan.errors)}
             )
         _write(plan, batch, by)
+        batch.preview_rows.all().delete()  # the lines now say what the roster did
     return plan
 
 
@@ -677,7 +800,13 @@ def roster_import(
         return plan.summary(applied=False)
     with transaction.atomic():
         batch = roster_batch_create(
-            name=name, data=data, department=department, region=region, as_of=as_of, by=by
+            name=name,
+            data=data,
+            department=department,
+            region=region,
+            as_of=as_of,
+            by=by,
+            preview=False,
         )
         plan = roster_apply(batch=batch, by=by)
     return plan.summary(applied=True)

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from beneficiaries.models import Enrollment, Identity, Person, Subsidy, SubsidyBatch
 from core.audit import audit_event
+from core.exports import safe_row
 from core.models import AuditEvent, Policy, Region
 from core.money import money
 from core.scoping import check_allowed
@@ -302,7 +303,7 @@ def subsidy_batch_export(*, batch: SubsidyBatch, by, request=None) -> bytes:
         raise ValidationError(_("批次确认后才能导出。"))
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_("资助参保名单"))
-    sheet.append([str(c) for c in EXPORT_COLUMNS])
+    sheet.append(safe_row(str(c) for c in EXPORT_COLUMNS))
     sheet.column_dimensions["C"].width = 22
 
     def amount_cell(value: Decimal):
@@ -318,18 +319,20 @@ def subsidy_batch_export(*, batch: SubsidyBatch, by, request=None) -> bytes:
     for rows, subsidy in enumerate(subsidies.iterator(chunk_size=2000), start=1):
         person = subsidy.person
         sheet.append(
-            [
-                rows,
-                person.name,
-                person.id_number,
-                person.get_sex_display(),
-                person.region.name,
-                subsidy.get_category_display(),
-                subsidy.get_rule_display(),
-                amount_cell(subsidy.amount),
-                subsidy.year,
-                subsidy.note,
-            ]
+            safe_row(
+                [
+                    rows,
+                    person.name,
+                    person.id_number,
+                    person.get_sex_display(),
+                    person.region.name,
+                    subsidy.get_category_display(),
+                    subsidy.get_rule_display(),
+                    amount_cell(subsidy.amount),
+                    subsidy.year,
+                    subsidy.note,
+                ]
+            )
         )
         total += subsidy.amount
     sheet.append(["", _("合计"), "", "", "", "", "", amount_cell(money(total)), "", ""])

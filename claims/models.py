@@ -301,6 +301,9 @@ class Attachment(models.Model):
         related_name="+",
     )
     uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    # A PDF with JavaScript, automatic/launch actions or a non-image embedded file (found at
+    # upload, claims.pdfscan): served as a download, never inline. None = not inspected yet.
+    active_content = models.BooleanField(_("含脚本或嵌入文件"), null=True, blank=True)
 
     history = case_history()
     region_lookup = "application__person__region"

@@ -26,6 +26,7 @@ from claims.models import (
     PersonYear,
     Transition,
 )
+from claims.pdfscan import pdf_has_active_content
 from core.choices import VisitType
 from core.identifiers import normalize_identifier
 from core.money import money
@@ -340,6 +341,10 @@ def attachment_add(*, application: Application, upload, by, description: str = "
     if sniffed is None:
         raise ValidationError({"file": _("只接受 PDF、JPEG 或 PNG 格式的扫描件。")})
     content_type, suffix = sniffed
+    active = None
+    if content_type == "application/pdf":
+        active = pdf_has_active_content(upload.read())
+        upload.seek(0)
     with transaction.atomic():
         application = _locked(application)
         check_allowed(by, "claims.change_application", region_of(application))
@@ -353,6 +358,7 @@ def attachment_add(*, application: Application, upload, by, description: str = "
             size=upload.size,
             description=description,
             uploaded_by=by,
+            active_content=active,
         )
         # The stored name is ours; the user's file name is only displayed.
         attachment.file.save(f"application-{application.pk}{suffix}", upload, save=False)

@@ -24,6 +24,7 @@ from claims.forms import (
     StartForm,
 )
 from claims.models import Application, Attachment, Bill
+from claims.pdfscan import pdf_has_active_content
 from core import idnumber
 from core.scoping import can_write, scoped
 
@@ -332,8 +333,19 @@ def attachment_download(request, pk: int):
         handle = attachment.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
+    # A PDF with active content (JavaScript, actions, embedded files) is only downloaded.
+    download = False
+    if attachment.content_type == "application/pdf":
+        download = attachment.active_content
+        if download is None:  # stored before uploads were inspected
+            download = pdf_has_active_content(handle.read())
+            handle.seek(0)
+            Attachment.objects.filter(pk=attachment.pk).update(active_content=download)
     response = FileResponse(
-        handle, content_type=attachment.content_type, filename=attachment.original_name
+        handle,
+        content_type=attachment.content_type,
+        filename=attachment.original_name,
+        as_attachment=download,
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response

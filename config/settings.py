@@ -207,6 +207,15 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Scanned attachments (invoices, discharge summaries); larger files are refused by the form.
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+# Exchanged .xlsx files (rosters, settlement extracts, statements) are refused before parsing
+# when their members unpack to more than this (a zip bomb) or their first sheet has more rows.
+# (An .xlsx of settlement rows packs ~14:1, so 25 x the upload limit admits every honest file.)
+IMPORT_MAX_UNCOMPRESSED_BYTES = env.int(
+    "IMPORT_MAX_UNCOMPRESSED_BYTES", default=25 * UPLOAD_MAX_BYTES
+)
+# A roster is planned in memory (~1 KB a row): 150,000 rows keep a worker under 256 MB.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=150_000)
+IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=100)
 
 # --- Security (effective behind TLS in production) ---------------------------------------
 
@@ -262,6 +271,15 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=6 * 3600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=6 * 3600 - 300)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process dies (kill -9, OOM) is put back on the queue, not acknowledged.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Redis redelivers an unacknowledged task after this long; with late acks it must exceed the
+# longest task (the hard time limit), or a long run would be started twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+# Long jobs (check runs, settlement imports) refresh `heartbeat_at` this often; one silent for
+# JOB_STALE_AFTER_SECONDS is taken for dead, marked interrupted and may be started again.
+JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=15)
+JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=120)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Logging ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.exports import safe_row
 from core.pdf import render_pdf
 from funds.selectors import FundReport
 
@@ -34,7 +35,7 @@ def report_xlsx(report: FundReport) -> bytes:
     }
 
     def header(row, values):
-        ws.append(values)
+        ws.append(safe_row(values))
         for cell in ws[ws.max_row]:
             cell.font = bold
             cell.fill = head_fill
@@ -42,7 +43,7 @@ def report_xlsx(report: FundReport) -> bytes:
         return row
 
     def line(values, indent=0, strong=False):
-        ws.append(values)
+        ws.append(safe_row(values))
         for i, cell in enumerate(ws[ws.max_row]):
             cell.border = box
             if i >= 2 and cell.value is not None:
@@ -51,7 +52,7 @@ def report_xlsx(report: FundReport) -> bytes:
                 cell.font = bold
         ws.cell(ws.max_row, 2).alignment = Alignment(indent=indent)
 
-    ws.append([title])
+    ws.append(safe_row([title]))
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([_("期间：%(a)s 至 %(b)s；单位：元") % {"a": report.start, "b": report.end}])
     ws.append([])
@@ -89,12 +90,16 @@ def report_xlsx(report: FundReport) -> bytes:
         ws.column_dimensions[col].width = width
 
     ws2 = wb.create_sheet(_("待遇支出结构"))
-    ws2.append([_("救助对象类别")] + [label for _c, label in report.benefit_columns] + [_("合计")])
+    ws2.append(
+        safe_row(
+            [_("救助对象类别")] + [label for _c, label in report.benefit_columns] + [_("合计")]
+        )
+    )
     for cell in ws2[1]:
         cell.font = bold
         cell.fill = head_fill
     for b in report.benefits:
-        ws2.append([b["label"], *b["cells"], b["total"]])
+        ws2.append(safe_row([b["label"], *b["cells"], b["total"]]))
     ws2.append([_("合计"), *[None] * len(report.benefit_columns), report.benefit_total])
     for row in ws2.iter_rows(min_row=2, min_col=2):
         for cell in row:

@@ -184,21 +184,19 @@ class _Source:
             self.position = self.total
 
     def _xlsx_rows(self) -> Iterator[list]:
-        import openpyxl
+        from core.tabular import TableError, xlsx_rows
 
-        try:
-            book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        except Exception as exc:  # zipfile/openpyxl raise many kinds for a damaged file
-            raise ImportFileError(_("无法读取 Excel 文件：%(error)s") % {"error": exc}) from exc
-        try:
-            sheet = book.worksheets[0]
+        def opened(sheet):
             self.total = sheet.max_row or 1
-            for count, values in enumerate(sheet.iter_rows(values_only=True)):
+
+        # core.tabular refuses zip bombs and over-long sheets before and while openpyxl reads.
+        try:
+            for count, values in enumerate(xlsx_rows(self.path, on_open=opened)):
                 self.position = count
                 yield ["" if v is None else v for v in values]
-            self.position = self.total
-        finally:
-            book.close()
+        except TableError as exc:
+            raise ImportFileError(str(exc)) from exc
+        self.position = self.total
 
 
 def _header_map(header: list) -> dict[str, tuple[int, str]]:

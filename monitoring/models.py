@@ -31,6 +31,9 @@ class SettlementImport(models.Model):
         APPLYING = "applying", _("导入中")
         APPLIED = "applied", _("已导入")
         FAILED = "failed", _("处理失败")
+        # The worker died mid-way (no heartbeat for JOB_STALE_AFTER_SECONDS): nothing was
+        # written (the apply is one transaction); it can be confirmed again at once.
+        INTERRUPTED = "interrupted", _("已中断，可重新导入")
 
     file = models.FileField(_("文件"), upload_to="settlements/%Y/%m/", blank=True)
     file_name = models.CharField(_("文件名"), max_length=200)
@@ -66,8 +69,9 @@ class SettlementImport(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
     applied_at = models.DateTimeField(_("导入时间"), null=True, blank=True)
     seconds = models.FloatField(_("耗时（秒）"), default=0)
+    heartbeat_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)
 
-    history = case_history()
+    history = case_history(excluded_fields=["heartbeat_at"])
     region_lookup = "region"
 
     class Meta:
@@ -186,12 +190,14 @@ class CheckRun(models.Model):
         RUNNING = "running", _("运行中")
         SUCCESS = "success", _("成功")
         FAILED = "failed", _("失败")
+        # The worker died mid-run (no heartbeat for JOB_STALE_AFTER_SECONDS); run it again.
+        INTERRUPTED = "interrupted", _("已中断")
 
     check_name = models.CharField(_("检查"), max_length=40)
     period = models.CharField(_("期间"), max_length=7)
     area = models.CharField(_("区划"), max_length=6, blank=True)
     outcome = models.CharField(
-        _("结果"), max_length=10, choices=Outcome.choices, default=Outcome.RUNNING
+        _("结果"), max_length=12, choices=Outcome.choices, default=Outcome.RUNNING
     )
     mode = models.CharField(_("方式"), max_length=20, blank=True)
     rows_scanned = models.BigIntegerField(_("扫描行数"), default=0)

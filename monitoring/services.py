@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.jobs import Heartbeat, stale_before
 from core.scoping import check_allowed, check_writable, region_of
 from monitoring.importing import ImportFileError, settlement_import
 from monitoring.models import Alert, AlertNote, SettlementImport
@@ -41,17 +43,43 @@ def settlement_upload(*, uploaded_file, by) -> SettlementImport:
     return batch
 
 
+def interrupt_stale_imports(**filters) -> int:
+    """Mark the uploads being checked or applied whose worker died — no heartbeat for
+    JOB_STALE_AFTER_SECONDS — as interrupted: nothing of theirs was written (the apply is one
+    transaction) and they can be confirmed again. Returns how many."""
+    Status = SettlementImport.Status
+    return SettlementImport.objects.filter(
+        status__in=[Status.VALIDATING, Status.APPLYING],
+        heartbeat_at__lt=stale_before(),
+        **filters,
+    ).update(
+        status=Status.INTERRUPTED,
+        failure=_("处理中断（工作进程停止，超过 2 分钟无心跳），未写入任何数据，可重新导入。"),
+        updated_at=timezone.now(),
+    )
+
+
 def settlement_import_confirm(*, batch: SettlementImport, by) -> SettlementImport:
-    """Apply a validated upload. Claimed with a conditional update: confirming twice applies once."""
+    """Apply a validated (or interrupted) upload. Claimed with a conditional update:
+    confirming twice applies once. An interrupted upload is checked again in full before
+    anything is written, so it is applied once or rejected."""
     from monitoring.tasks import settlement_import_task
 
     # The rows were checked against the uploader's subtree (batch.region); a confirmer who may
     # change that region may change every row of it.
     check_allowed(by, "monitoring.add_settlementimport", batch.region_id or "")
+    Status = SettlementImport.Status
+    interrupt_stale_imports(pk=batch.pk)
     with transaction.atomic():
         claimed = SettlementImport.objects.filter(
-            pk=batch.pk, status=SettlementImport.Status.VALIDATED
-        ).update(status=SettlementImport.Status.APPLYING, phase="", bytes_read=0)
+            pk=batch.pk, status__in=[Status.VALIDATED, Status.INTERRUPTED]
+        ).update(
+            status=Status.APPLYING,
+            phase="",
+            bytes_read=0,
+            failure="",
+            heartbeat_at=timezone.now(),
+        )
         if claimed != 1:
             raise ValidationError(_("该文件不是“校验通过，待确认”状态，不能导入。"))
         transaction.on_commit(lambda: settlement_import_task.delay(batch.pk, True))
@@ -60,27 +88,53 @@ def settlement_import_confirm(*, batch: SettlementImport, by) -> SettlementImpor
 
 
 def settlement_import_process(*, batch_id: int, apply: bool) -> dict:
-    """Run the import of an uploaded batch (the Celery task's body), recording progress."""
+    """Run the import of an uploaded batch (the Celery task's body), recording progress.
+
+    Claimed with a conditional update: a batch another worker is working on (fresh heartbeat,
+    a working phase) is left alone; one whose worker died (a redelivered task) is taken over.
+    """
     Status = SettlementImport.Status
     working = Status.APPLYING if apply else Status.VALIDATING
-    allowed = [Status.APPLYING] if apply else [Status.QUEUED, Status.VALIDATING]
-    if not SettlementImport.objects.filter(pk=batch_id, status__in=allowed).update(status=working):
+    idle = Q(phase__in=["", "done"]) | Q(heartbeat_at__isnull=True)
+    dead = Q(heartbeat_at__lt=stale_before())
+    if apply:
+        allowed = Q(status=Status.APPLYING) & (idle | dead) | Q(status=Status.INTERRUPTED)
+    else:
+        allowed = (
+            Q(status=Status.QUEUED)
+            | Q(status=Status.VALIDATING) & (idle | dead)
+            | Q(status=Status.INTERRUPTED)
+        )
+    claimed = SettlementImport.objects.filter(allowed, pk=batch_id).update(
+        status=working, phase="started", heartbeat_at=timezone.now()
+    )
+    if not claimed:
         return {"batch": batch_id, "outcome": "not_pending"}
     batch = SettlementImport.objects.get(pk=batch_id)
+    heart = Heartbeat(SettlementImport, batch_id)
 
     def progress(phase: str, done: int, total: int) -> None:
+        if heart.active and connection.in_atomic_block:
+            # Inside the apply's transaction the update would stay invisible until commit and
+            # lock the row the heartbeat thread writes: the thread keeps beating instead.
+            return
         SettlementImport.objects.filter(pk=batch_id).update(
-            phase=phase, bytes_read=done, bytes_total=total, updated_at=timezone.now()
+            phase=phase,
+            bytes_read=done,
+            bytes_total=total,
+            updated_at=timezone.now(),
+            heartbeat_at=timezone.now(),
         )
 
     try:
-        result = settlement_import(
-            path=batch.file.path,
-            by=batch.created_by,
-            dry_run=not apply,
-            batch_id=batch_id,
-            progress=progress,
-        )
+        with heart:
+            result = settlement_import(
+                path=batch.file.path,
+                by=batch.created_by,
+                dry_run=not apply,
+                batch_id=batch_id,
+                progress=progress,
+            )
     except ImportFileError as exc:
         batch.status = Status.FAILED
         batch.failure = str(exc)

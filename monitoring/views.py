@@ -15,10 +15,11 @@ from django.views.decorators.http import require_POST
 from core import idnumber
 from core.audit import audit_event
 from core.choices import Category
+from core.exports import safe_row
 from core.models import AuditEvent, Region, User
 from core.scoping import can_write, region_of, scoped
 from monitoring import selectors, services
-from monitoring.checks import china_today
+from monitoring.checks import china_today, interrupt_stale_runs
 from monitoring.forms import (
     AlertFilterForm,
     AssignForm,
@@ -212,22 +213,24 @@ def alert_export(request):
     count = 0
     for alert in alerts.iterator(chunk_size=2000):
         sheet.append(
-            [
-                alert.certno if full_id else idnumber.mask(alert.certno),
-                alert.name,
-                alert.year,
-                alert.get_kind_display(),
-                alert.get_watch_display(),
-                alert.burden,
-                alert.threshold,
-                alert.get_status_display(),
-                alert.region.name,
-                alert.period,
-                alert.subject,
-                alert.amount,
-                alert.assignee.get_full_name() if alert.assignee else "",
-                alert.message,
-            ]
+            safe_row(
+                [
+                    alert.certno if full_id else idnumber.mask(alert.certno),
+                    alert.name,
+                    alert.year,
+                    alert.get_kind_display(),
+                    alert.get_watch_display(),
+                    alert.burden,
+                    alert.threshold,
+                    alert.get_status_display(),
+                    alert.region.name,
+                    alert.period,
+                    alert.subject,
+                    alert.amount,
+                    alert.assignee.get_full_name() if alert.assignee else "",
+                    alert.message,
+                ]
+            )
         )
         count += 1
     audit_event(
@@ -269,6 +272,7 @@ def imports(request):
                 form.add_error("file", exc.messages[0])
             else:
                 return redirect("monitoring:import_detail", pk=batch.pk)
+    services.interrupt_stale_imports()
     page = Paginator(selectors.imports_for(request.user), 20).get_page(request.GET.get("page"))
     return render(
         request,
@@ -284,14 +288,18 @@ def _get_import(request, pk) -> SettlementImport:
 @login_required
 @permission_required("monitoring.view_settlement", raise_exception=True)
 def import_detail(request, pk: int):
+    services.interrupt_stale_imports(pk=pk)
     batch = _get_import(request, pk)
     return render(
         request,
         "monitoring/import_detail.html",
         {
             "batch": batch,
+            # The errors were stored when the file was checked; the page never re-reads it.
+            "page": Paginator(batch.errors, 100).get_page(request.GET.get("page")),
             "can_confirm": request.user.has_perm("monitoring.add_settlementimport")
-            and batch.status == SettlementImport.Status.VALIDATED,
+            and batch.status
+            in (SettlementImport.Status.VALIDATED, SettlementImport.Status.INTERRUPTED),
         },
     )
 
@@ -299,6 +307,7 @@ def import_detail(request, pk: int):
 @login_required
 @permission_required("monitoring.view_settlement", raise_exception=True)
 def import_status(request, pk: int):
+    services.interrupt_stale_imports(pk=pk)
     batch = _get_import(request, pk)
     return JsonResponse(
         {
@@ -355,14 +364,22 @@ def runs(request):
             if area is None and not request.user.is_superuser:
                 # A regional (自治区) user reads every area and starts no check (§8).
                 raise PermissionDenied(_("自治区级用户只能查看，不能修改。"))
-            _start_run(
-                form.cleaned_data["check"],
-                form.cleaned_data["period"],
-                area.code if area else "",
-                request.user,
-            )
+            check, period = form.cleaned_data["check"], form.cleaned_data["period"]
+            code = area.code if area else ""
+            interrupt_stale_runs(check_name=check, period=period, area=code)
+            if CheckRun.objects.filter(
+                check_name=check, period=period, area=code, outcome=CheckRun.Outcome.RUNNING
+            ).exists():
+                messages.error(
+                    request,
+                    _("检查 %(check)s（%(period)s）正在运行，请等待其完成。")
+                    % {"check": check, "period": period},
+                )
+                return redirect("monitoring:runs")
+            _start_run(check, period, code, request.user)
             messages.success(request, _("检查已提交，完成后在下方列表中显示结果。"))
             return redirect("monitoring:runs")
+    interrupt_stale_runs()  # a run whose worker died shows as interrupted, and may run again
     page = Paginator(selectors.runs_for(request.user), 30).get_page(request.GET.get("page"))
     return render(
         request,

@@ -3,7 +3,7 @@
 from .enrollments import Enrollment, Subsidy, SubsidyBatch
 from .identities import Identity, IdentityQuerySet, coverage_end
 from .persons import Household, Person
-from .rosters import RosterBatch, RosterLine
+from .rosters import RosterBatch, RosterLine, RosterPreviewRow
 
 __all__ = [
     "Enrollment",
@@ -13,6 +13,7 @@ __all__ = [
     "Person",
     "RosterBatch",
     "RosterLine",
+    "RosterPreviewRow",
     "Subsidy",
     "SubsidyBatch",
     "coverage_end",

@@ -50,8 +50,11 @@ class RosterBatch(models.Model):
         related_name="+",
     )
     applied_at = models.DateTimeField(_("导入时间"), null=True, blank=True)
+    # The draft's preview, planned once at upload (DOMAIN §9.1 counts, the first row errors,
+    # the error count, or why the file is unusable); its rows are RosterPreviewRow.
+    preview = models.JSONField(_("预览"), default=dict, blank=True)
 
-    history = case_history()
+    history = case_history(excluded_fields=["preview"])
     region_lookup = "region"
 
     class Meta:
@@ -96,6 +99,34 @@ class RosterLine(models.Model):
         verbose_name = _("名单明细")
         verbose_name_plural = _("名单明细")
         ordering = ["batch", "row", "id"]
+
+    def __str__(self):
+        return f"{self.batch_id}:{self.row} {self.effect}"
+
+
+class RosterPreviewRow(models.Model):
+    """One planned effect of a draft roster, stored at upload so the preview pages through the
+    database instead of re-reading the file (deleted when the roster is applied)."""
+
+    batch = models.ForeignKey(
+        RosterBatch, verbose_name=_("名单"), on_delete=models.CASCADE, related_name="preview_rows"
+    )
+    row = models.PositiveIntegerField(_("行号"), null=True, blank=True)
+    effect = models.CharField(_("结果"), max_length=12, choices=RosterLine.Effect.choices)
+    name = models.CharField(_("姓名"), max_length=100, blank=True)
+    id_number = models.CharField(_("公民身份号码"), max_length=18, blank=True)
+    category = models.CharField(_("救助对象类别"), max_length=30, choices=Category.choices)
+    start = models.DateField(_("认定日期"), null=True, blank=True)
+    end = models.DateField(_("终止日期"), null=True, blank=True)
+    region_code = models.CharField(_("行政区划代码"), max_length=12, blank=True)
+    new_person = models.BooleanField(_("新登记"), default=False)
+    before = models.JSONField(_("变更前"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("名单预览明细")
+        verbose_name_plural = _("名单预览明细")
+        ordering = ["batch", "id"]
+        indexes = [models.Index(fields=["batch", "effect", "id"])]
 
     def __str__(self):
         return f"{self.batch_id}:{self.row} {self.effect}"

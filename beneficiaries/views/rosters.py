@@ -1,8 +1,10 @@
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +17,7 @@ from beneficiaries.models import RosterBatch, RosterLine
 from beneficiaries.roster import (
     RosterFileError,
     roster_batch_create,
-    roster_batch_plan,
+    roster_batch_preview,
 )
 from beneficiaries.roster import (
     roster_apply as apply_roster,
@@ -23,6 +25,15 @@ from beneficiaries.roster import (
 from beneficiaries.selectors import cheap_page, roster_batches
 from beneficiaries.views.access import get_writable
 from core.scoping import can_write
+
+PREVIEW_PAGE = 100  # preview rows a page
+
+
+@dataclass
+class StoredPreview:
+    counts: dict
+    errors: list[dict]  # the first row errors (roster.STORED_ERRORS)
+    error_count: int
 
 
 @login_required
@@ -70,21 +81,39 @@ def roster_upload(request):
 @login_required
 @permission_required("beneficiaries.view_rosterbatch", raise_exception=True)
 def roster_detail(request, pk: int):
-    """A draft shows the preview (planned from the stored file); an applied one its lines."""
+    """A draft shows its preview (stored at upload, paged); an applied one its lines."""
     batch = get_object_or_404(roster_batches(request.user), pk=pk)
     context = {"batch": batch, "can_apply": False}
     if batch.status == RosterBatch.Status.DRAFT:
         try:
-            plan = roster_batch_plan(batch, by=request.user)
-        except (RosterFileError, OSError) as exc:
-            context["file_error"] = str(exc)
+            preview = roster_batch_preview(batch)
+        except OSError as exc:
+            preview = {"file_error": str(exc)}
+        if preview.get("file_error"):
+            context["file_error"] = preview["file_error"]
         else:
+            plan = StoredPreview(preview["counts"], preview["errors"], preview["error_count"])
             context["plan"] = plan
             context["can_apply"] = (
-                not plan.errors
+                not plan.error_count
                 and request.user.has_perm("beneficiaries.add_rosterbatch")
                 and can_write(request.user, batch.region_id)
             )
+            effect = request.GET.get("effect", "errors" if plan.error_count else "")
+            if effect == "errors":
+                rows = plan.errors
+            else:
+                rows = batch.preview_rows.order_by("id")
+                if effect in RosterLine.Effect.values:
+                    rows = rows.filter(effect=effect)
+                else:
+                    effect = ""
+            context["effect"] = effect
+            context["effects"] = RosterLine.Effect.choices
+            context["preview_page"] = Paginator(rows, PREVIEW_PAGE).get_page(
+                request.GET.get("page")
+            )
+            context["query"] = f"effect={effect}" if effect else ""
     else:
         lines = batch.lines.select_related("person", "identity").order_by("effect", "row", "id")
         effect = request.GET.get("effect")

@@ -21,17 +21,18 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import idnumber
+from core.jobs import Heartbeat, stale_before
 from monitoring.models import CheckRun, CheckRunPolicy
 
 log = logging.getLogger(__name__)
 
-# A running row whose heartbeat is older than this belongs to a worker that died: a new run
-# may take it over (claimed with a conditional update, so only one new run does).
-STALE_AFTER = timedelta(minutes=30)
+# A running row whose heartbeat is older than core.jobs.stale_after() (JOB_STALE_AFTER_SECONDS,
+# 2 minutes) belongs to a worker that died: it is marked interrupted and a new run may start.
 
 
 class CheckAlreadyRunning(Exception):
@@ -163,20 +164,26 @@ def _load_checks() -> None:
     from monitoring.checks import cross, high_cost  # noqa: F401 — registers the checks
 
 
-def _claim(name: str, period: str, area: str, by) -> CheckRun:
+def interrupt_stale_runs(**filters) -> int:
+    """Mark the running rows (of `filters`) whose worker died — no heartbeat for
+    JOB_STALE_AFTER_SECONDS — as interrupted, so they can be run again. Returns how many."""
     now = timezone.now()
-    # Take over a run abandoned by a dead worker; the conditional update claims it once.
-    CheckRun.objects.filter(
-        check_name=name,
-        period=period,
-        area=area,
+    return CheckRun.objects.filter(
+        Q(heartbeat_at__lt=stale_before(now))
+        | Q(heartbeat_at__isnull=True, started_at__lt=stale_before(now)),
         outcome=CheckRun.Outcome.RUNNING,
-        heartbeat_at__lt=now - STALE_AFTER,
+        **filters,
     ).update(
-        outcome=CheckRun.Outcome.FAILED,
-        error=_("运行中断（超时无心跳），已由新的运行接替。"),
+        outcome=CheckRun.Outcome.INTERRUPTED,
+        error=_("运行中断（工作进程停止，超过 2 分钟无心跳），可重新运行。"),
         finished_at=now,
     )
+
+
+def _claim(name: str, period: str, area: str, by) -> CheckRun:
+    now = timezone.now()
+    # A run abandoned by a dead worker no longer blocks (the conditional update marks it once).
+    interrupt_stale_runs(check_name=name, period=period, area=area)
     try:
         with transaction.atomic():
             return CheckRun.objects.create(
@@ -219,7 +226,9 @@ def check_run(
     ctx = CheckContext(run=run, period=parsed, area=area, options=options or {}, by=by)
     started = time.monotonic()
     try:
-        CHECKS[name](ctx)
+        # Beats from a thread of its own, also while one long query or transaction runs.
+        with Heartbeat(CheckRun, run.pk):
+            CHECKS[name](ctx)
         run.outcome = CheckRun.Outcome.SUCCESS
     except Exception as exc:
         log.exception("check %s %s failed", name, parsed.text)

@@ -329,6 +329,7 @@ def test_roster_with_errors_cannot_be_confirmed(client, caseworker_haibowan, per
     batch = RosterBatch.objects.get()
     preview = client.get(reverse("beneficiaries:roster_detail", args=[batch.pk]))
     assert preview.context["plan"].errors[0]["row"] == 2
+    assert preview.context["plan"].error_count == 1
     assert not preview.context["can_apply"]
     client.post(reverse("beneficiaries:roster_apply", args=[batch.pk]))
     batch.refresh_from_db()

@@ -92,7 +92,7 @@ def test_a_run_abandoned_by_a_dead_worker_is_taken_over():
     )
     assert check_run(name="high_cost", period="2023").outcome == "success"
     stale.refresh_from_db()
-    assert stale.outcome == "failed"
+    assert stale.outcome == "interrupted"
 
 
 @pytest.mark.postgres

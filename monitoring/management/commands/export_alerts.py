@@ -10,6 +10,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 from core.audit import audit_event
+from core.exports import safe_row
 from core.models import AuditEvent, Region
 from monitoring.models import Alert
 from monitoring.selectors import EXPORT_COLUMNS, alert_export_rows, alerts_for_export
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         writer.writerow(EXPORT_COLUMNS)
         count = 0
         for row in alert_export_rows(alerts, full_id=True):
-            writer.writerow(row)
+            writer.writerow(safe_row(row))  # no cell is run as a formula
             count += 1
         audit_event(
             by=None,
