@@ -83,7 +83,8 @@ def test_applying_replaces_the_preview_rows_with_the_lines(client, caseworker_ha
 
 def test_an_unusable_file_is_reported_from_the_stored_preview(client, caseworker_haibowan):
     _login(client, caseworker_haibowan)
-    data = io.BytesIO(b"\xff\xfe\x00garbage")
+    # CSV by content (the upload form takes it), but with the same column twice: unusable.
+    data = io.BytesIO("姓名,姓名,公民身份号码\n张三,张三,1\n".encode())
     data.name = "x.csv"
     client.post(
         reverse("beneficiaries:roster_upload"),

@@ -128,7 +128,9 @@ def test_the_subsidy_batch_workbook_has_no_formula(haibowan, supervisor_city):
 
     person = PersonFactory(region=haibowan, name="=1+1")
     grant(person, "destitute")
-    batch = subsidy_batch_create(area=haibowan, year=2023, as_of=date(2023, 6, 30))
+    batch = subsidy_batch_create(
+        area=haibowan, year=2023, as_of=date(2023, 6, 30), by=supervisor_city
+    )
     batch = subsidy_batch_confirm(batch=batch, by=supervisor_city)
     sheet = load_workbook(io.BytesIO(subsidy_batch_export(batch=batch, by=supervisor_city))).active
     row = list(sheet.iter_rows(min_row=2, max_row=2))[0]
