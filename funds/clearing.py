@@ -46,7 +46,7 @@ from core.money import money
 from core.scoping import can_write
 from funds.models import Fund, Subject, Transaction
 from funds.models_clearing import CROSS_AREA, ClearedSettlement, Clearing, ClearingLine
-from funds.services import _post, fund_for_area
+from funds.services import _post, existing_posting, fund_for_area
 from monitoring.checks import china_today  # DOMAIN §9: today in Asia/Shanghai, shared
 
 ZERO = Decimal("0.00")
@@ -401,13 +401,7 @@ def _post_once(*, clearing: Clearing, payee: str, kind: str, amount: Decimal, by
 
 
 def _existing(key: str, kind: str, amount: Decimal) -> Transaction | None:
-    voucher = Transaction.objects.filter(key=key).first()
-    if voucher is None:
-        return None
-    posted = voucher.legs.filter(subject_id=POSTING_SUBJECTS[kind]).aggregate(s=Sum("amount"))
-    if posted["s"] != amount:
-        raise ValidationError(_("业务键 %(key)s 已记账，但金额或类型不同。") % {"key": key})
-    return voucher
+    return existing_posting(key=key, subject=POSTING_SUBJECTS[kind], amount=amount)
 
 
 def clearing_pay(*, clearing: Clearing, by, paid_on: date, reference: str = "") -> Clearing:

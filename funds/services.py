@@ -182,10 +182,16 @@ def benefit_post(
 
 
 def _existing_benefit(key: str, kind: str, amount: Decimal) -> Transaction | None:
+    return existing_posting(key=key, subject=BENEFIT_SUBJECTS[kind], amount=amount)
+
+
+def existing_posting(*, key: str, subject: str, amount: Decimal) -> Transaction | None:
+    """The voucher already posted under business `key`, or None; refused when it posted a
+    different amount to `subject` (a retry must repeat the same posting, never another)."""
     voucher = Transaction.objects.filter(key=key).first()
     if voucher is None:
         return None
-    posted = voucher.legs.filter(subject_id=BENEFIT_SUBJECTS[kind]).aggregate(s=Sum("amount"))
+    posted = voucher.legs.filter(subject_id=subject).aggregate(s=Sum("amount"))
     if posted["s"] != amount:
         raise ValidationError(_("业务键 %(key)s 已记账，但金额或类型不同。") % {"key": key})
     return voucher
