@@ -2,13 +2,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 
 from core import auth_views as core_auth_views
 from core import views as core_views
 
 admin.site.site_header = settings.PORTAL_NAME
 admin.site.site_title = settings.PORTAL_NAME
-admin.site.index_title = "系统管理"
+admin.site.index_title = gettext_lazy("系统管理")
 
 urlpatterns = [
     path("", core_views.dashboard, name="dashboard"),

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.admin import AdminSite
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import resolve_url
+from django.utils.translation import gettext_lazy
 
 
 class PortalAdminSite(AdminSite):
@@ -13,7 +14,7 @@ class PortalAdminSite(AdminSite):
 
     site_header = settings.PORTAL_NAME
     site_title = settings.PORTAL_NAME
-    index_title = "系统管理"
+    index_title = gettext_lazy("系统管理")
 
     def has_permission(self, request):
         from core.two_factor import second_factor_satisfied

@@ -189,7 +189,7 @@ def _decode(data: bytes) -> str:
         try:
             return data.decode("gb18030")
         except UnicodeDecodeError:
-            raise TableError("文件编码无法识别（应为 UTF-8 或 GB18030）") from None
+            raise TableError(_("文件编码无法识别（应为 UTF-8 或 GB18030）")) from None
 
 
 def _csv_rows(data: bytes) -> Iterator[list]:
@@ -229,11 +229,11 @@ def sniff_format(file_or_data) -> str:
             names = set()
         if "xl/workbook.xml" in names:
             return "xlsx"
-        raise TableError("文件不是 .xlsx 或 .csv 格式")
+        raise TableError(_("文件不是 .xlsx 或 .csv 格式"))
     if head.startswith(_XLS_MAGIC):
-        raise TableError("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 .csv")
+        raise TableError(_("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 .csv"))
     if _CONTROL.search(head):
-        raise TableError("文件不是 .xlsx 或 .csv 格式")
+        raise TableError(_("文件不是 .xlsx 或 .csv 格式"))
     return "csv"
 
 
@@ -267,15 +267,15 @@ def read_table(file_or_path, filename: str) -> tuple[list[str], Iterator[tuple[i
     try:
         header_row = next(rows)
     except StopIteration:
-        raise TableError("文件为空，缺少表头行") from None
+        raise TableError(_("文件为空，缺少表头行")) from None
     except csv.Error as exc:
-        raise TableError(f"CSV 格式错误：{exc}") from None
+        raise TableError(_("CSV 格式错误：%(error)s") % {"error": exc}) from None
     headers = ["" if h is None else str(h).strip().lstrip("\ufeff").strip() for h in header_row]
     if not any(headers):
-        raise TableError("第1行应为表头")
+        raise TableError(_("第1行应为表头"))
     twice = repeated_header(header_row)
     if twice is not None:
-        raise TableError(f"列“{twice}”在表头中出现了两次")
+        raise TableError(_("列“%(column)s”在表头中出现了两次") % {"column": twice})
 
     def generate():
         for number, values in enumerate(rows, start=2):

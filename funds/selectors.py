@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
 
 from core.scoping import scoped
 from funds.models import Budget, Fund, Leg, PeriodBalance, Subject, Transaction
@@ -224,7 +225,7 @@ def fund_report(fund: Fund, start: date, end: date, title: str = "") -> FundRepo
         .values("transaction__category", "transaction__visit_type", "subject_id")
         .annotate(total=Sum("amount"))
     )
-    columns = [(v.value, v.label) for v in VisitType] + [("subsidy", "资助参保")]
+    columns = [(v.value, v.label) for v in VisitType] + [("subsidy", _("资助参保"))]
     table: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for r in rows:
         if r["subject_id"] == Subject.SUBSIDY:
@@ -236,7 +237,7 @@ def fund_report(fund: Fund, start: date, end: date, title: str = "") -> FundRepo
                 else "general_outpatient"
             )
         table[r["transaction__category"] or ""][col] += r["total"]
-    labels = dict(Category.choices) | {"": "未分类"}
+    labels = dict(Category.choices) | {"": _("未分类")}
     for code in [c.value for c in Category] + [""]:
         if code not in table:
             continue
@@ -343,14 +344,16 @@ def month_report(fund: Fund, year: int, month: int) -> FundReport:
         fund,
         date(year, month, 1),
         month_end(year, month),
-        title=f"{year}年{month}月",
+        title=_("%(year)s年%(month)s月") % {"year": year, "month": month},
     )
     report.period_param = f"{year}-{month:02d}"
     return report
 
 
 def year_report(fund: Fund, year: int) -> FundReport:
-    report = fund_report(fund, date(year, 1, 1), date(year, 12, 31), title=f"{year}年度")
+    report = fund_report(
+        fund, date(year, 1, 1), date(year, 12, 31), title=_("%(year)s年度") % {"year": year}
+    )
     report.period_param = str(year)
     return report
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from core.models import Region
 from funds.reconciliation import StatementError, statement_reconcile
@@ -34,14 +35,14 @@ class Command(BaseCommand):
     def handle(self, *args, file, area, period, dry_run, **options):
         match = re.fullmatch(r"(\d{4})-(\d{2})", period or "", re.ASCII)
         if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
-            self._fail(f"--period 应为 YYYY-MM：{period}")
+            self._fail(_("--period 应为 YYYY-MM：%(period)s") % {"period": period})
         year, month = int(match.group(1)), int(match.group(2))
         region = Region.objects.filter(code=area).first()
         if region is None or region.level != Region.Level.CITY:
-            self._fail(f"--area 应为统筹地区（盟市）的区划代码：{area}")
+            self._fail(_("--area 应为统筹地区（盟市）的区划代码：%(area)s") % {"area": area})
         path = Path(file)
         if not path.is_file():
-            self._fail(f"文件不存在：{file}")
+            self._fail(_("文件不存在：%(file)s") % {"file": file})
         try:
             result = statement_reconcile(
                 fund=fund_for_area(area),
