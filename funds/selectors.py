@@ -116,12 +116,55 @@ class FundReport:
         return self.income_total - self.expense_total
 
     @property
+    def income_totals(self) -> "ReportLine":
+        """The income total row: period, year to date, budget and execution (Σ top lines)."""
+        return _total_line(self.income)
+
+    @property
+    def expense_totals(self) -> "ReportLine":
+        return _total_line(self.expense)
+
+    @property
+    def surplus_ytd(self) -> Decimal:
+        return self.income_totals.ytd - self.expense_totals.ytd
+
+    @property
+    def debit_total(self) -> Decimal:
+        """Σ of the accounts' period income (debits); transfers between them count twice."""
+        return sum((a.debit for a in self.accounts), ZERO)
+
+    @property
+    def credit_total(self) -> Decimal:
+        return sum((a.credit for a in self.accounts), ZERO)
+
+    @property
+    def benefit_column_totals(self) -> list[Decimal]:
+        """Σ of each column of the benefit breakdown (same order as `benefit_columns`)."""
+        return [
+            sum((b["cells"][i] for b in self.benefits), ZERO)
+            for i in range(len(self.benefit_columns))
+        ]
+
+    @property
     def opening_total(self) -> Decimal:
         return sum((a.opening for a in self.accounts), ZERO)
 
     @property
     def closing_total(self) -> Decimal:
         return sum((a.closing for a in self.accounts), ZERO)
+
+
+def _total_line(lines: list[ReportLine]) -> ReportLine:
+    """Σ of the top-level lines (children are already inside their parent). The budget is
+    None when no line has one; a line without a budget adds nothing to it."""
+    top = [line for line in lines if line.depth == 0]
+    budgets = [line.budget for line in top if line.budget is not None]
+    return ReportLine(
+        subject=None,
+        amount=sum((line.amount for line in top), ZERO),
+        budget=sum(budgets, ZERO) if budgets else None,
+        ytd=sum((line.ytd for line in top), ZERO),
+    )
 
 
 def _report_lines(subjects, sums, sign, budgets, ytd) -> tuple[list[ReportLine], Decimal]:
