@@ -102,23 +102,36 @@ def report_xlsx(report: FundReport) -> bytes:
         ws.column_dimensions[col].width = width
 
     ws2 = wb.create_sheet(_("待遇支出结构"))
+    visits = [label for _c, label in report.benefit_visit_columns]
+    onestop, manual = _("一站式结算"), _("手工报销")
     ws2.append(
         safe_row(
-            [_("救助对象类别")] + [label for _c, label in report.benefit_columns] + [_("合计")]
+            [_("救助对象类别")]
+            + [f"{onestop}·{v}" for v in visits]
+            + [f"{manual}·{v}" for v in visits]
+            + [_("资助参保"), _("合计")]
         )
     )
     for cell in ws2[1]:
         cell.font = bold
         cell.fill = head_fill
     for b in report.benefits:
-        ws2.append(safe_row([b["label"], *b["cells"], b["total"]]))
-    ws2.append([_("合计"), *report.benefit_column_totals, report.benefit_total])
+        ws2.append(safe_row([b["label"], *b["onestop"], *b["manual"], b["subsidy"], b["total"]]))
+    ws2.append(
+        [
+            _("合计"),
+            *report.benefit_onestop_totals,
+            *report.benefit_manual_totals,
+            report.benefit_subsidy_total,
+            report.benefit_total,
+        ]
+    )
     for row in ws2.iter_rows(min_row=2, min_col=2):
         for cell in row:
             cell.number_format = MONEY_FORMAT
-    ws2.column_dimensions["A"].width = 20
-    for col in "BCDEF":
-        ws2.column_dimensions[col].width = 16
+    ws2.column_dimensions["A"].width = 24
+    for col in "BCDEFGHI":
+        ws2.column_dimensions[col].width = 18
 
     out = io.BytesIO()
     wb.save(out)

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
 
 from core.scoping import scoped
 from funds.models import Budget, Fund, Leg, PeriodBalance, Subject, Transaction
@@ -138,6 +139,23 @@ class FundReport:
         return sum((a.credit for a in self.accounts), ZERO)
 
     @property
+    def benefit_visit_columns(self) -> list[tuple[str, str]]:
+        """The visit types, each shown twice: one-stop (cleared) and manual."""
+        return self.benefit_columns[:-1]
+
+    @property
+    def benefit_onestop_totals(self) -> list[Decimal]:
+        return [sum((b["onestop"][i] for b in self.benefits), ZERO) for i in range(3)]
+
+    @property
+    def benefit_manual_totals(self) -> list[Decimal]:
+        return [sum((b["manual"][i] for b in self.benefits), ZERO) for i in range(3)]
+
+    @property
+    def benefit_subsidy_total(self) -> Decimal:
+        return sum((b["subsidy"] for b in self.benefits), ZERO)
+
+    @property
     def benefit_column_totals(self) -> list[Decimal]:
         """Σ of each column of the benefit breakdown (same order as `benefit_columns`)."""
         return [
@@ -256,37 +274,33 @@ def fund_report(fund: Fund, start: date, end: date, title: str = "") -> FundRepo
         o = opening.get(s.code, ZERO)
         report.accounts.append(AccountLine(s, o, debit, credit, o + debit - credit))
 
-    # Benefit expense by category × visit type (the category/visit type stored at posting).
-    rows = (
-        Leg.objects.filter(
-            fund=fund,
-            booked_on__gte=start,
-            booked_on__lte=end,
-            subject__parent_id="5001",
-        )
-        .values("transaction__category", "transaction__visit_type", "subject_id")
-        .annotate(total=Sum("amount"))
-    )
-    columns = [(v.value, v.label) for v in VisitType] + [("subsidy", "资助参保")]
-    table: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for r in rows:
-        if r["subject_id"] == Subject.SUBSIDY:
-            col = "subsidy"
-        else:
-            col = r["transaction__visit_type"] or (
-                VisitType.INPATIENT
-                if r["subject_id"] == Subject.INPATIENT
-                else "general_outpatient"
-            )
-        table[r["transaction__category"] or ""][col] += r["total"]
-    labels = dict(Category.choices) | {"": "未分类"}
-    for code in [c.value for c in Category] + [""]:
+    # Benefit expense by category × visit type, one-stop (cleared) beside manual (§6, §10).
+    from funds.benefits import OTHER, UNCATEGORISED, VISIT_COLUMNS, benefit_table
+
+    table = benefit_table(fund, start, end)
+    labels = dict(Category.choices) | {
+        OTHER: _("其他（结算时无有效救助身份）"),
+        UNCATEGORISED: _("未分类"),
+    }
+    for code in [c.value for c in Category] + [OTHER, UNCATEGORISED]:
         if code not in table:
             continue
-        cells = [table[code][c] for c, _label in columns]
+        onestop = [table[code]["onestop"][c] for c in VISIT_COLUMNS]
+        manual = [table[code]["manual"][c] for c in VISIT_COLUMNS]
+        subsidy = table[code]["subsidy"]["subsidy"]
+        cells = [a + b for a, b in zip(onestop, manual, strict=True)] + [subsidy]
         report.benefits.append(
-            {"label": str(labels[code]), "cells": cells, "total": sum(cells, ZERO)}
+            {
+                "code": code,
+                "label": str(labels[code]),
+                "onestop": onestop,
+                "manual": manual,
+                "subsidy": subsidy,
+                "cells": cells,
+                "total": sum(cells, ZERO),
+            }
         )
+    columns = [(v.value, v.label) for v in VisitType] + [("subsidy", _("资助参保"))]
     report.benefit_columns = [(c, str(label)) for c, label in columns]
     report.benefit_total = sum((b["total"] for b in report.benefits), ZERO)
     return report
