@@ -26,7 +26,7 @@ from django.db.models import Exists, OuterRef, Q, Sum
 
 from claims import engine
 from core.choices import Category, VisitType
-from funds.models import Fund, Leg, Subject
+from funds.models import Fund, Leg, Subject, Transaction
 from funds.models_clearing import ClearedSettlement, Clearing
 
 ZERO = Decimal("0.00")
@@ -180,10 +180,20 @@ def benefit_table(fund: Fund, start: date, end: date) -> dict[str, dict[str, dic
         fund=fund, booked_on__gte=start, booked_on__lte=end, subject__parent_id="5001"
     )
     table: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(Decimal)))
-    clearing_key = Q(transaction__key__startswith="clearing:")
+    # Clearing postings and their reversals: a few per payee and month, found by the key's
+    # index (a prefix search), not by scanning the month's legs.
+    clearing_vouchers = list(
+        Transaction.objects.filter(
+            fund=fund,
+            status=Transaction.Status.POSTED,
+            booked_on__gte=start,
+            booked_on__lte=end,
+            key__startswith="clearing:",
+        ).values_list("pk", flat=True)
+    )
     # Manual benefits and subsidies: summed by the database per category and visit type.
     for subject_id, category, visit_type, total in (
-        legs.exclude(clearing_key)
+        legs.exclude(transaction_id__in=clearing_vouchers)
         .values("subject_id", "transaction__category", "transaction__visit_type")
         .annotate(total=Sum("amount"))
         .values_list("subject_id", "transaction__category", "transaction__visit_type", "total")
@@ -198,9 +208,9 @@ def benefit_table(fund: Fund, start: date, end: date) -> dict[str, dict[str, dic
     # Clearing postings (a few per payee and month): which (clearing, payee, kind) each pays.
     periods: dict[str, int | None] = {}
     clearing_legs = []
-    for subject_id, key, visit_type, total in legs.filter(clearing_key).values_list(
-        "subject_id", "transaction__key", "transaction__visit_type", "amount"
-    ):
+    for subject_id, key, visit_type, total in legs.filter(
+        transaction_id__in=clearing_vouchers
+    ).values_list("subject_id", "transaction__key", "transaction__visit_type", "amount"):
         parsed = _parse_clearing_key(key)
         if parsed is None or subject_id == Subject.SUBSIDY:
             table[UNCATEGORISED]["onestop"][_visit_column(subject_id, visit_type)] += total
