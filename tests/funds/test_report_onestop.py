@@ -185,3 +185,24 @@ def test_the_page_the_pdf_and_excel_show_both_sources(client, paid, accountant_c
     subsistence = next(r for r in rows if r[0] == "低保对象")
     assert [D(str(v)) for v in subsistence[1:4]] == [D("250"), D("45"), D("0")]
     assert rows[-1][0] == "合计" and D(str(rows[-1][-1])) == D("505")
+
+
+def test_the_rank_is_the_areas_policy_in_force_on_the_end_date(
+    accountant_city, supervisor_city, payer
+):
+    from core.models import Policy
+
+    policy = Policy.objects.get(area_id="150300", valid_from=date(2023, 1, 1))
+    rules = {r.category: r for r in policy.categories.all()}
+    # The city ranks subsistence above destitute (an admin's choice, §2: never hard-coded).
+    top, second = rules["destitute"].rank, rules["subsistence"].rank
+    rules["destitute"].rank, rules["subsistence"].rank = 99, top
+    rules["destitute"].save(update_fields=["rank"])
+    rules["subsistence"].save(update_fields=["rank"])
+    assert second != 99
+    s = settlement(maf_pay="100.00")
+    _holder(s, ("subsistence", date(2022, 1, 1), None), ("destitute", date(2023, 3, 1), None))
+    clearing = _pay(accountant_city, supervisor_city, payer)
+    rows = _rows(month_report(clearing.fund, 2023, 8))
+    assert rows["subsistence"]["onestop"][INPATIENT] == D("100.00")
+    assert "destitute" not in rows
