@@ -204,13 +204,15 @@ def _build_lines(area: Region, totals: list[dict]) -> list[ClearingLine]:
 def _hold(clearing: Clearing, eligible) -> int:
     """INSERT … SELECT the holds of every eligible settlement, each on its institution's line
     (a hash join on the code: one pass, no lookup per row)."""
-    rows = eligible.annotate(s_id=F("pk"), s_code=F("fixmedins_code")).values("s_id", "s_code")
+    rows = eligible.annotate(
+        s_id=F("pk"), s_code=F("fixmedins_code"), s_visit=F("visit_type")
+    ).values("s_id", "s_code", "s_visit")
     sql, params = rows.order_by().query.sql_with_params()
     held, lines = ClearedSettlement._meta.db_table, ClearingLine._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {held} (line_id, settlement_id) "
-            f"SELECT l.id, s.s_id FROM ({sql}) s JOIN {lines} l "
+            f"INSERT INTO {held} (line_id, settlement_id, visit_type) "
+            f"SELECT l.id, s.s_id, s.s_visit FROM ({sql}) s JOIN {lines} l "
             "ON l.clearing_id = %s AND l.institution_code = s.s_code",
             [*params, clearing.pk],
         )

@@ -65,7 +65,8 @@ def report_xlsx(report: FundReport) -> bytes:
             indent=2 * r.depth,
             strong=r.depth == 0,
         )
-    line(["", _("收入合计"), report.income_total, None, None, None], strong=True)
+    t = report.income_totals
+    line(["", _("收入合计"), t.amount, t.ytd, t.budget, t.ratio], strong=True)
     ws.append([])
     header(
         0, [_("科目编码"), _("支出科目"), _("本期金额"), _("本年累计"), _("年度预算"), _("执行率%")]
@@ -76,8 +77,9 @@ def report_xlsx(report: FundReport) -> bytes:
             indent=2 * r.depth,
             strong=r.depth == 0,
         )
-    line(["", _("支出合计"), report.expense_total, None, None, None], strong=True)
-    line(["", _("本期收支结余"), report.surplus, None, None, None], strong=True)
+    t = report.expense_totals
+    line(["", _("支出合计"), t.amount, t.ytd, t.budget, t.ratio], strong=True)
+    line(["", _("本期收支结余"), report.surplus, report.surplus_ytd, None, None], strong=True)
     ws.append([])
     header(
         0,
@@ -85,28 +87,51 @@ def report_xlsx(report: FundReport) -> bytes:
     )
     for a in report.accounts:
         line([a.subject.code, a.subject.name, a.opening, a.debit, a.credit, a.closing])
-    line(["", _("合计"), report.opening_total, None, None, report.closing_total], strong=True)
+    line(
+        [
+            "",
+            _("合计"),
+            report.opening_total,
+            report.debit_total,
+            report.credit_total,
+            report.closing_total,
+        ],
+        strong=True,
+    )
     for col, width in zip("ABCDEF", (12, 26, 18, 18, 18, 18), strict=True):
         ws.column_dimensions[col].width = width
 
     ws2 = wb.create_sheet(_("待遇支出结构"))
+    visits = [label for _c, label in report.benefit_visit_columns]
+    onestop, manual = _("一站式结算"), _("手工报销")
     ws2.append(
         safe_row(
-            [_("救助对象类别")] + [label for _c, label in report.benefit_columns] + [_("合计")]
+            [_("救助对象类别")]
+            + [f"{onestop}·{v}" for v in visits]
+            + [f"{manual}·{v}" for v in visits]
+            + [_("资助参保"), _("合计")]
         )
     )
     for cell in ws2[1]:
         cell.font = bold
         cell.fill = head_fill
     for b in report.benefits:
-        ws2.append(safe_row([b["label"], *b["cells"], b["total"]]))
-    ws2.append([_("合计"), *[None] * len(report.benefit_columns), report.benefit_total])
+        ws2.append(safe_row([b["label"], *b["onestop"], *b["manual"], b["subsidy"], b["total"]]))
+    ws2.append(
+        [
+            _("合计"),
+            *report.benefit_onestop_totals,
+            *report.benefit_manual_totals,
+            report.benefit_subsidy_total,
+            report.benefit_total,
+        ]
+    )
     for row in ws2.iter_rows(min_row=2, min_col=2):
         for cell in row:
             cell.number_format = MONEY_FORMAT
-    ws2.column_dimensions["A"].width = 20
-    for col in "BCDEF":
-        ws2.column_dimensions[col].width = 16
+    ws2.column_dimensions["A"].width = 24
+    for col in "BCDEFGHI":
+        ws2.column_dimensions[col].width = 18
 
     out = io.BytesIO()
     wb.save(out)

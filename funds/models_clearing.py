@@ -164,6 +164,11 @@ class ClearedSettlement(models.Model):
         related_name="held",
         db_constraint=False,
     )
+    # The settlement's visit type when it was cleared: what the line's inpatient/outpatient
+    # sums (and so the postings) used. Re-mapping a medical type later changes the
+    # settlement's visit type (§9.2), not what was cleared and paid; the benefit report
+    # splits paid clearings by this value, so its split always sums to the postings.
+    visit_type = models.CharField(_("清算时就诊类型"), max_length=20, blank=True, default="")
 
     region_lookup = "line__clearing__fund__area"
 

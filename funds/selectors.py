@@ -117,12 +117,72 @@ class FundReport:
         return self.income_total - self.expense_total
 
     @property
+    def income_totals(self) -> "ReportLine":
+        """The income total row: period, year to date, budget and execution (Σ top lines)."""
+        return _total_line(self.income)
+
+    @property
+    def expense_totals(self) -> "ReportLine":
+        return _total_line(self.expense)
+
+    @property
+    def surplus_ytd(self) -> Decimal:
+        return self.income_totals.ytd - self.expense_totals.ytd
+
+    @property
+    def debit_total(self) -> Decimal:
+        """Σ of the accounts' period income (debits); transfers between them count twice."""
+        return sum((a.debit for a in self.accounts), ZERO)
+
+    @property
+    def credit_total(self) -> Decimal:
+        return sum((a.credit for a in self.accounts), ZERO)
+
+    @property
+    def benefit_visit_columns(self) -> list[tuple[str, str]]:
+        """The visit types, each shown twice: one-stop (cleared) and manual."""
+        return self.benefit_columns[:-1]
+
+    @property
+    def benefit_onestop_totals(self) -> list[Decimal]:
+        return [sum((b["onestop"][i] for b in self.benefits), ZERO) for i in range(3)]
+
+    @property
+    def benefit_manual_totals(self) -> list[Decimal]:
+        return [sum((b["manual"][i] for b in self.benefits), ZERO) for i in range(3)]
+
+    @property
+    def benefit_subsidy_total(self) -> Decimal:
+        return sum((b["subsidy"] for b in self.benefits), ZERO)
+
+    @property
+    def benefit_column_totals(self) -> list[Decimal]:
+        """Σ of each column of the benefit breakdown (same order as `benefit_columns`)."""
+        return [
+            sum((b["cells"][i] for b in self.benefits), ZERO)
+            for i in range(len(self.benefit_columns))
+        ]
+
+    @property
     def opening_total(self) -> Decimal:
         return sum((a.opening for a in self.accounts), ZERO)
 
     @property
     def closing_total(self) -> Decimal:
         return sum((a.closing for a in self.accounts), ZERO)
+
+
+def _total_line(lines: list[ReportLine]) -> ReportLine:
+    """Σ of the top-level lines (children are already inside their parent). The budget is
+    None when no line has one; a line without a budget adds nothing to it."""
+    top = [line for line in lines if line.depth == 0]
+    budgets = [line.budget for line in top if line.budget is not None]
+    return ReportLine(
+        subject=None,
+        amount=sum((line.amount for line in top), ZERO),
+        budget=sum(budgets, ZERO) if budgets else None,
+        ytd=sum((line.ytd for line in top), ZERO),
+    )
 
 
 def _report_lines(subjects, sums, sign, budgets, ytd) -> tuple[list[ReportLine], Decimal]:
@@ -214,37 +274,33 @@ def fund_report(fund: Fund, start: date, end: date, title: str = "") -> FundRepo
         o = opening.get(s.code, ZERO)
         report.accounts.append(AccountLine(s, o, debit, credit, o + debit - credit))
 
-    # Benefit expense by category × visit type (the category/visit type stored at posting).
-    rows = (
-        Leg.objects.filter(
-            fund=fund,
-            booked_on__gte=start,
-            booked_on__lte=end,
-            subject__parent_id="5001",
-        )
-        .values("transaction__category", "transaction__visit_type", "subject_id")
-        .annotate(total=Sum("amount"))
-    )
-    columns = [(v.value, v.label) for v in VisitType] + [("subsidy", _("资助参保"))]
-    table: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for r in rows:
-        if r["subject_id"] == Subject.SUBSIDY:
-            col = "subsidy"
-        else:
-            col = r["transaction__visit_type"] or (
-                VisitType.INPATIENT
-                if r["subject_id"] == Subject.INPATIENT
-                else "general_outpatient"
-            )
-        table[r["transaction__category"] or ""][col] += r["total"]
-    labels = dict(Category.choices) | {"": _("未分类")}
-    for code in [c.value for c in Category] + [""]:
+    # Benefit expense by category × visit type, one-stop (cleared) beside manual (§6, §10).
+    from funds.benefits import OTHER, UNCATEGORISED, VISIT_COLUMNS, benefit_table
+
+    table = benefit_table(fund, start, end)
+    labels = dict(Category.choices) | {
+        OTHER: _("其他（结算时无有效救助身份）"),
+        UNCATEGORISED: _("未分类"),
+    }
+    for code in [c.value for c in Category] + [OTHER, UNCATEGORISED]:
         if code not in table:
             continue
-        cells = [table[code][c] for c, _label in columns]
+        onestop = [table[code]["onestop"][c] for c in VISIT_COLUMNS]
+        manual = [table[code]["manual"][c] for c in VISIT_COLUMNS]
+        subsidy = table[code]["subsidy"]["subsidy"]
+        cells = [a + b for a, b in zip(onestop, manual, strict=True)] + [subsidy]
         report.benefits.append(
-            {"label": str(labels[code]), "cells": cells, "total": sum(cells, ZERO)}
+            {
+                "code": code,
+                "label": str(labels[code]),
+                "onestop": onestop,
+                "manual": manual,
+                "subsidy": subsidy,
+                "cells": cells,
+                "total": sum(cells, ZERO),
+            }
         )
+    columns = [(v.value, v.label) for v in VisitType] + [("subsidy", _("资助参保"))]
     report.benefit_columns = [(c, str(label)) for c, label in columns]
     report.benefit_total = sum((b["total"] for b in report.benefits), ZERO)
     return report

@@ -417,9 +417,44 @@ def entry_reject(*, voucher: Transaction, by, reason: str) -> Transaction:
 # --- Closing and reopening --------------------------------------------------------------
 
 
+def _previous_month(year: int, month: int) -> tuple[int, int]:
+    return (year, month - 1) if month > 1 else (year - 1, 12)
+
+
+def _books_start(fund: Fund) -> tuple[int, int] | None:
+    """The fund's first month: the earliest month with a posted or pending voucher, or an
+    earlier month already closed (a month closed before any entry); None: empty books."""
+    first = (
+        Transaction.objects.filter(
+            fund=fund, status__in=[Transaction.Status.POSTED, Transaction.Status.PENDING]
+        )
+        .order_by("booked_on")
+        .values_list("booked_on", flat=True)
+        .first()
+    )
+    months = [(first.year, first.month)] if first else []
+    closed = (
+        Period.objects.filter(fund=fund, status=Period.Status.CLOSED)
+        .order_by("year", "month")
+        .values_list("year", "month")
+        .first()
+    )
+    if closed:
+        months.append(tuple(closed))
+    return min(months) if months else None
+
+
 def period_close(*, fund: Fund, year: int, month: int, by) -> Period:
     """Close a month: later entries dated in it are refused. Snapshots each subject's
-    cumulative sum to the month's end so reports need not sum the whole history."""
+    cumulative sum to the month's end so reports need not sum the whole history.
+
+    Months close in order (按月顺序结账, as in any ledger): a month closes only once the
+    month before it is closed, so the closed months are one unbroken run from the first month.
+    The first month needs no predecessor: it is the earliest month holding a posted or pending
+    voucher, or an earlier month already closed; a month on or before it — and any month of a
+    fund with no entries yet — closes on its own (there is nothing before it to close).
+    Empty months after the first must be closed too (the run has no gaps). The predecessor's
+    row is locked, so an admin cannot reopen it while this close commits."""
     check_allowed(by, "funds.close_period", fund.area_id)
     if not can_write(by, fund.area_id):
         raise ValidationError(_("您只能为本统筹地区的基金结账。"))
@@ -427,6 +462,14 @@ def period_close(*, fund: Fund, year: int, month: int, by) -> Period:
         period = _lock_period(fund, date(year, month, 1))
         if period.status == Period.Status.CLOSED:
             raise ValidationError(_("该期间已结账。"))
+        start = _books_start(fund)
+        if start is not None and start < (year, month):
+            prev_year, prev_month = _previous_month(year, month)
+            if _lock_period(fund, date(prev_year, prev_month, 1)).status != Period.Status.CLOSED:
+                raise ValidationError(
+                    _("%(py)d年%(pm)d月尚未结账：请按月份顺序结账，先结%(py)d年%(pm)d月。")
+                    % {"py": prev_year, "pm": prev_month}
+                )
         if Transaction.objects.filter(
             fund=fund,
             status=Transaction.Status.PENDING,
@@ -468,7 +511,10 @@ def _month_end(year: int, month: int) -> date:
 
 def period_reopen(*, fund: Fund, year: int, month: int, by, reason: str) -> Period:
     """Admin only: reopen a closed month, with a reason (kept in the period's history).
-    Snapshots of that month and later ones are dropped (they may change now)."""
+    Snapshots of that month and later ones are dropped (they may change now).
+
+    Months reopen in reverse order (the mirror of `period_close`): only the latest closed
+    month reopens, so the closed months stay one unbroken run."""
     if not by.has_perm("funds.reopen_period"):
         raise ValidationError(_("只有管理员可以反结账。"))
     check_allowed(by, "funds.reopen_period", fund.area_id)
@@ -478,6 +524,14 @@ def period_reopen(*, fund: Fund, year: int, month: int, by, reason: str) -> Peri
         period = _lock_period(fund, date(year, month, 1))
         if period.status != Period.Status.CLOSED:
             raise ValidationError(_("该期间未结账。"))
+        next_year, next_month = (year, month + 1) if month < 12 else (year + 1, 1)
+        if Period.objects.filter(
+            fund=fund, year=next_year, month=next_month, status=Period.Status.CLOSED
+        ).exists():
+            raise ValidationError(
+                _("%(ny)d年%(nm)d月已结账：请从最近结账的月份起逐月反结账。")
+                % {"ny": next_year, "nm": next_month}
+            )
         period.status = Period.Status.OPEN
         period.reopen_reason = reason.strip()
         period._history_user = by

@@ -517,20 +517,66 @@ def reconciliation_done(request, area: str, pk: int):
 # --- Reports ----------------------------------------------------------------------------
 
 
+# A report period: a year `YYYY` or a month `YYYY-MM` (ASCII digits; `YYYY-M` accepted).
+REPORT_PERIOD = re.compile(r"([0-9]{4})(?:-([0-9]{1,2}))?", re.ASCII)
+REPORT_YEARS = (1900, 9999)
+
+
+def _report_period(value: str) -> tuple[int, int | None]:
+    """(year, month or None for the whole year); anything else is refused, never read as
+    another month (`2023-13`, `abc`, `0000`)."""
+    match = REPORT_PERIOD.fullmatch(value)
+    year = int(match.group(1)) if match else 0
+    month = int(match.group(2)) if match and match.group(2) else None
+    if (
+        not match
+        or not REPORT_YEARS[0] <= year <= REPORT_YEARS[1]
+        or (month is not None and not 1 <= month <= 12)
+    ):
+        raise ValidationError(
+            _("报表期间“%(period)s”无效：请填写年份 YYYY 或月份 YYYY-MM（月份 01–12）。")
+            % {"period": value}
+        )
+    return year, month
+
+
 def _report(request, fund):
-    period = request.GET.get("period", "")
-    latest = selectors.latest_day(fund)
-    if re.fullmatch(r"\d{4}", period):
-        return selectors.year_report(fund, int(period))
-    year, month = _month(period, latest)
+    """The report the `period` parameter asks for (none: the latest month with entries).
+    Raises ValidationError for a malformed period."""
+    period = request.GET.get("period", "").strip()
+    if not period:
+        latest = selectors.latest_day(fund)
+        return selectors.month_report(fund, latest.year, latest.month)
+    year, month = _report_period(period)
+    if month is None:
+        return selectors.year_report(fund, year)
     return selectors.month_report(fund, year, month)
+
+
+def _report_refused(request, fund, exc: ValidationError):
+    """A malformed period: the report page (portal layout) with the error, status 400 —
+    also for the Excel and PDF links, which then give no file."""
+    return render(
+        request,
+        "funds/report.html",
+        {
+            "fund": fund,
+            "report": None,
+            "period": request.GET.get("period", ""),
+            "period_errors": exc.messages,
+        },
+        status=400,
+    )
 
 
 @login_required
 @permission_required("funds.view_fund", raise_exception=True)
 def report(request, area: str):
     fund = _fund(request, area)
-    report = _report(request, fund)
+    try:
+        report = _report(request, fund)
+    except ValidationError as exc:
+        return _report_refused(request, fund, exc)
     return render(
         request,
         "funds/report.html",
@@ -544,7 +590,10 @@ def report_xlsx(request, area: str):
     from funds import exports  # WeasyPrint and openpyxl load only when exporting
 
     fund = _fund(request, area)
-    report = _report(request, fund)
+    try:
+        report = _report(request, fund)
+    except ValidationError as exc:
+        return _report_refused(request, fund, exc)
     audit_event(
         by=request.user,
         action=AuditEvent.Action.EXPORT,
@@ -569,7 +618,10 @@ def report_pdf(request, area: str):
     from funds import exports  # WeasyPrint and openpyxl load only when exporting
 
     fund = _fund(request, area)
-    report = _report(request, fund)
+    try:
+        report = _report(request, fund)
+    except ValidationError as exc:
+        return _report_refused(request, fund, exc)
     audit_event(
         by=request.user,
         action=AuditEvent.Action.PRINT,

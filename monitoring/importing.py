@@ -47,7 +47,7 @@ COLUMNS: list[tuple[str, tuple[str, ...], bool]] = [
     ("setl_time", (), True),
     ("fixmedins_code", (), True),
     ("fixmedins_name", (), True),
-    ("insu_admdvs", (), True),
+    ("insu_admdvs", ("insu_optins",), True),  # 5203: 参保机构医保区划
     ("medfee_sumamt", (), True),
     ("inscp_scp_amt", ("inscp_amt",), True),
     ("fulamt_ownpay_amt", (), True),
@@ -56,7 +56,8 @@ COLUMNS: list[tuple[str, tuple[str, ...], bool]] = [
     ("maf_pay", (), True),
     ("fund_pay_sumamt", (), True),
     ("psn_part_amt", ("psn_pay",), True),
-    ("hosp_part_amt", ("ownpay_hosp_part",), False),
+    # Not `ownpay_hosp_part` (自费中医院负担部分): another quantity, ignored like any column.
+    ("hosp_part_amt", (), False),
     ("refd_setl_flag", (), False),
     ("init_setl_id", (), False),
     ("vali_flag", (), False),
