@@ -56,3 +56,9 @@ def test_make_bench_seeds_the_demo_before_timing_the_forms():
 def test_make_bench_pg_collects_static_files_before_timing_the_pages():
     lines = _make_dry_run("bench-pg")
     assert _index(lines, "collectstatic") < _index(lines, "bench_persons")
+
+
+def test_favicon_is_open_before_the_second_factor(unverified_client, supervisor_city):
+    unverified_client.force_login(supervisor_city)
+    response = unverified_client.get("/favicon.ico")
+    assert response["Location"] == static("favicon.svg")
