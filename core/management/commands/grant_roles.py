@@ -9,6 +9,7 @@ import json
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from core.models import User
 from core.roles import Role
@@ -33,7 +34,7 @@ class Command(BaseCommand):
     def handle(self, *args, username, region, roles, **options):
         user = User.objects.filter(username=username).first()
         if user is None:
-            raise CommandError(f"用户 {username} 不存在。", returncode=2)
+            raise CommandError(_("用户 %(name)s 不存在。") % {"name": username}, returncode=2)
         try:
             user = user_grant_roles(
                 user=user, roles=roles, region=region, by=None, reason="grant_roles"
