@@ -49,13 +49,17 @@ messages: $(VENV)/.installed
 # Benchmarks print their figures with a baseline measured in the same run.
 # `bench`: the ones that need no PostgreSQL; `bench-pg`: the large-data ones, each in its own
 # PostgreSQL database (PG_URL, default the local server) that is created and filled first.
+# Both work on a fresh clone: bench_forms prints the seed_demo applications, bench_persons
+# requests pages whose templates need the collected (hashed) static files.
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 bench: install .env
 	$(PY) manage.py bench_engine
 	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py seed_demo > /dev/null
 	$(PY) manage.py bench_forms --count 100
 
 bench-pg: install .env
+	$(PY) manage.py collectstatic --noinput -v 0
 	for db in medaid_bench_persons medaid_bench_funds medaid_bench_monitoring; do \
 	  psql "$(PG_URL)/postgres" -tc "SELECT 1 FROM pg_database WHERE datname='$$db'" | grep -q 1 || \
 	  psql "$(PG_URL)/postgres" -c "CREATE DATABASE $$db"; \

@@ -114,7 +114,11 @@ class HouseholdForm(BootstrapForm):
 
 
 class IdentityForm(BootstrapForm):
-    category = forms.ChoiceField(label=_("救助对象类别"), choices=Category.choices)
+    # No category preselected: the first one (特困人员) pays 100 %, and a form sent without
+    # looking must not grant it. "请选择" fails `required`.
+    category = forms.ChoiceField(
+        label=_("救助对象类别"), choices=[("", _("请选择"))] + Category.choices
+    )
     start = forms.DateField(label=_("认定日期"), widget=DateInput())
     end = forms.DateField(label=_("终止日期"), widget=DateInput(), required=False)
     department = forms.ChoiceField(label=_("认定部门"), choices=Department.choices)

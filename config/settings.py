@@ -76,12 +76,16 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Inside CSP and the cache headers, so the page it renders for a bare 405 gets them.
+    "core.middleware.MethodNotAllowedPageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last: turns a lockout flagged during authentication into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
+# A failed CSRF check (a form left open past the session) shows the portal's 403 page.
+CSRF_FAILURE_VIEW = "core.error_views.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -290,7 +294,15 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "filters": {"quiet_client_errors": {"()": "core.log_filters.QuietClientErrors"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # A refused permission (403) is an INFO line, not a WARNING with a traceback; 5xx stay.
+        "django.request": {"filters": ["quiet_client_errors"]},
+        # WeasyPrint's per-PDF progress lines (and its font subsetter's) only at WARNING.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # --- Portal -----------------------------------------------------------------------------

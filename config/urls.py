@@ -11,8 +11,15 @@ admin.site.site_header = settings.PORTAL_NAME
 admin.site.site_title = settings.PORTAL_NAME
 admin.site.index_title = gettext_lazy("系统管理")
 
+# Error pages in the portal's layout (core.error_views; 405: core.middleware).
+handler400 = "core.error_views.bad_request"
+handler403 = "core.error_views.permission_denied"
+handler404 = "core.error_views.page_not_found"
+handler500 = "core.error_views.server_error"
+
 urlpatterns = [
     path("", core_views.dashboard, name="dashboard"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/2fa/", core_auth_views.two_factor_enrol, name="two_factor_enrol"),

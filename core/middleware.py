@@ -42,6 +42,7 @@ class SecondFactorMiddleware:
         ("", "logout"),
         ("", "login"),
         ("", "set_language"),
+        ("", "favicon"),
         ("admin", "logout"),
     }
 
@@ -104,3 +105,27 @@ class NulQueryGuardMiddleware:
                 _("请求参数中含有无效字符。"), content_type="text/plain; charset=utf-8"
             )
         return self.get_response(request)
+
+
+class MethodNotAllowedPageMiddleware:
+    """A bare 405 (require_POST, a class-based view's http_method_not_allowed) gets the
+    portal's 405 page; the Allow header stays. A 405 with a body of its own is left alone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from core.error_views import back_url
+
+        response = self.get_response(request)
+        if response.status_code != 405 or response.streaming or response.content:
+            return response
+        from django.template.loader import render_to_string
+
+        try:
+            back = back_url(request)
+        except Exception:
+            back = ""
+        response.content = render_to_string("405.html", {"back_url": back}, request=request)
+        response["Content-Type"] = "text/html; charset=utf-8"
+        return response

@@ -2,9 +2,10 @@ import importlib
 import importlib.util
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
+from django.templatetags.static import static
 from django.utils import timezone
 
 from core.models import Policy
@@ -52,3 +53,8 @@ def dashboard(request):
         }
     )
     return render(request, "core/dashboard.html", context)
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on their own: send them to the (hashed) static icon."""
+    return redirect(static("favicon.svg"))
