@@ -52,9 +52,7 @@ def test_outstanding_ledger_entry_needs_the_statement_balance(
     assert recon.status == "open"
 
 
-def test_statement_that_agrees_is_stored_and_finishes(
-    tmp_path, fund, post_income, accountant_city
-):
+def test_statement_that_agrees_is_stored_and_finishes(tmp_path, fund, post_income, accountant_city):
     post_income("1000.00", reference="R1")
     post_income("500.00", booked_on=date(2023, 7, 28), reference="R2", memo="县级配套")
     # interest finance credited that we have not booked: a statement line left unmatched
