@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from core.audit import audit_event
 from core.identifiers import normalize_identifier
 from core.models import AuditEvent
-from core.money import format_money
+from core.money import format_money, money
 from core.scoping import can_write, check_allowed
 from core.tabular import TableError, parse_amount, parse_date, read_table
 from funds.models import (
@@ -657,7 +657,7 @@ def balance_report(
         )
     return BalanceReport(
         period_end=end,
-        book_balance=account_balance(recon.fund, Subject.FISCAL, end),
+        book_balance=money(account_balance(recon.fund, Subject.FISCAL, end)),  # SQLite: float sums
         statement_balance=statement_balance,
         items=items,
     )
