@@ -609,6 +609,12 @@ def _incomplete(match_ref: str, end: date):
     ) | Exists(MatchedLeg.objects.filter(match_id=OuterRef(match_ref), leg__booked_on__gt=end))
 
 
+def _reconciling_since(fund: Fund) -> date:
+    """The first day of the fund's first reconciled month (items are counted from there)."""
+    first = Reconciliation.objects.filter(fund=fund).order_by("year", "month").first()
+    return date(first.year, first.month, 1) if first else date.max
+
+
 def balance_report(
     recon: Reconciliation, statement_balance: Decimal | None = None
 ) -> BalanceReport:
@@ -621,8 +627,7 @@ def balance_report(
     reconciled: earlier months were never compared, and items left at an earlier finish
     carry forward until they are matched.
     """
-    first_recon = Reconciliation.objects.filter(fund=recon.fund).order_by("year", "month").first()
-    start = date(first_recon.year, first_recon.month, 1)
+    start = _reconciling_since(recon.fund)
     end = month_end(recon.year, recon.month)
     S = BalanceStatement.Side
     items = []
@@ -745,6 +750,9 @@ def reconciliation_sides(recon: Reconciliation) -> dict:
     ones, at most MATCHES_SHOWN) for the reconciliation page."""
     first, last = date(recon.year, recon.month, 1), month_end(recon.year, recon.month)
     wide_first, wide_last = _window(recon.year, recon.month)
+    # Entries of earlier reconciled months still unmatched (未达账项 carried forward) are
+    # listed too, so they can be matched by hand with this month's statement lines.
+    wide_first = min(wide_first, _reconciling_since(recon.fund))
     unmatched_lines = list(recon.lines.filter(match__isnull=True).order_by("row"))
     ledger = list(
         Leg.objects.filter(
