@@ -485,3 +485,4 @@ class MatchedLeg(models.Model):
 # Clearing with institutions (DOMAIN §10) lives in its own module; imported here so Django
 # registers its models with the funds app.
 from funds.models_clearing import ClearedSettlement, Clearing, ClearingLine  # noqa: E402, F401
+from funds.models_reconciliation import BalanceStatement  # noqa: E402, F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from funds import views, views_clearing
+from funds import views, views_clearing, views_reconciliation
 
 app_name = "funds"
 urlpatterns = [
@@ -54,6 +54,16 @@ urlpatterns = [
         "<str:area>/reconciliations/<int:pk>/done/",
         views.reconciliation_done,
         name="reconciliation_done",
+    ),
+    path(
+        "<str:area>/reconciliations/<int:pk>/finish/",
+        views_reconciliation.reconciliation_finish,
+        name="reconciliation_finish",
+    ),
+    path(
+        "<str:area>/reconciliations/<int:pk>/balance-statement.pdf",
+        views_reconciliation.balance_statement_pdf,
+        name="balance_statement_pdf",
     ),
     path("<str:area>/report/", views.report, name="report"),
     path("<str:area>/report.xlsx", views.report_xlsx, name="report_xlsx"),

@@ -262,6 +262,62 @@ def build_rows() -> list[dict]:
             end = date(YEAR, rng.randint(2, 11), rng.randint(1, 28))
             rows.append(_row(seq, name, certno, region, share, end, rng))
             seq += 1
+    rows.extend(_july_clearing_rows(people, seq, rng))
+    return rows
+
+
+CROSS_AREA_INSTITUTION = ("H15010200001", "内蒙古医科大学附属医院", 3, "150102")
+
+
+def _july_clearing_rows(people, seq, rng) -> list[dict]:
+    """One-stop settlements that give the July 2023 clearing of 150300 (DOMAIN §10) what a
+    clearing has to show: a stay in Hohhot (cleared through the cross-area payee), a chronic
+    outpatient line, and a July settlement reversed in July (a negative line). The persons are
+    特困 holders, never watched for high cost, so the alerts stay as they were."""
+    rows = []
+    name, certno, region, _ = people[7]
+    rows.append(
+        _row(
+            seq,
+            name,
+            certno,
+            region,
+            Decimal("2400.00"),
+            date(YEAR, 7, 14),
+            rng,
+            maf=Decimal("1440.00"),
+            institution=CROSS_AREA_INSTITUTION,
+        )
+    )
+    name, certno, region, _ = people[15]
+    stay = _row(
+        seq + 1,
+        name,
+        certno,
+        region,
+        Decimal("1800.00"),
+        date(YEAR, 7, 5),
+        rng,
+        maf=Decimal("1080.00"),
+        institution=INSTITUTIONS[0],
+    )
+    rows.append(stay)
+    rows.append(_negate(stay, seq + 2, Decimal("0.5")))  # refunded the same day, half
+    name, certno, region, _ = people[8]
+    chronic = _row(
+        seq + 3,
+        name,
+        certno,
+        region,
+        Decimal("600.00"),
+        date(YEAR, 7, 18),
+        rng,
+        inpatient=False,
+        maf=Decimal("360.00"),
+        institution=INSTITUTIONS[3],
+    )
+    chronic["med_type"] = "14"  # 门诊慢特病
+    rows.append(chronic)
     return rows
 
 
@@ -296,7 +352,21 @@ def seed(*, users) -> dict[str, int]:
             check_run(name=name, period=str(YEAR), by=None)
         except CheckAlreadyRunning:
             pass
+    clearings = _seed_clearing()
     return {
         "settlements": Settlement.objects.filter(setl_id__startswith=f"DEMO{YEAR}").count(),
+        "clearings": clearings,
         "alerts": Alert.objects.count(),
     }
+
+
+def _seed_clearing() -> int:
+    """The July 2023 clearing of Wuhai as a draft computed by the system (`by=None`, as the
+    `clear_settlements` command does), once: the supervisor approves it and the accountant
+    records the payment (a third person: neither may have computed it)."""
+    from funds.clearing import clearing_compute
+    from funds.models import Clearing
+
+    if not Clearing.objects.filter(fund__area_id="150300", year=YEAR, month=7).exists():
+        clearing_compute(area_code="150300", period=f"{YEAR}-07", by=None)
+    return Clearing.objects.filter(fund__area_id="150300").count()

@@ -246,9 +246,16 @@ def test_demo_statement_can_be_reconciled_from_the_ui(
     client.post(reverse("funds:entry_approve", args=["150300", voucher.pk]))
     client.force_login(accountant_city)
     client.post(reverse("funds:reconciliation_rematch", args=["150300", recon.pk]))
+    # the county subsidy finance has not booked is outstanding: finishing needs the 余额调节表
     client.post(reverse("funds:reconciliation_done", args=["150300", recon.pk]))
     recon.refresh_from_db()
+    assert recon.status == "open"
+    # finance's closing balance: June's 1,000,000 plus the July statement's net 3,502,090.76
+    finish = reverse("funds:reconciliation_finish", args=["150300", recon.pk])
+    client.post(finish, {"statement_balance": "4502090.76", "confirm": "1"})
+    recon.refresh_from_db()
     assert recon.status == "done" and recon.done_by == accountant_city
+    assert recon.balance_statement.adjusted_balance == Decimal("4602090.76")
     page = client.get(detail).content.decode()
     assert "海勃湾区县级配套资金" in page  # the entry finance has not booked stays listed
 
