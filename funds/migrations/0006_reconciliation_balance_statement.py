@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("funds", "0004_clearing"),
+        ("funds", "0005_clearedsettlement_visit_type"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
