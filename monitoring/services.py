@@ -317,7 +317,12 @@ def medical_type_save(*, medical_type, by) -> int:
         _lock_settlements()
         matching = []
         if medical_type.pk is not None:
-            old = MedicalType.objects.select_for_update().filter(pk=medical_type.pk).first()
+            old = (
+                MedicalType.objects.select_for_update()
+                .filter(pk=medical_type.pk)
+                .order_by()
+                .first()
+            )
             if old is not None:
                 _medical_type_check(by, old)  # nor moves another area's row into one's own
                 matching.append(_rule_of(old))
