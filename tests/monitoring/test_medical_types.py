@@ -284,3 +284,19 @@ def test_the_copy_path_and_the_row_checker_file_every_code_alike(
     assert copied[1]["S9-0"] == "inpatient" and copied[1]["S9-1"] == "general_outpatient"
     assert copied[1]["S6-0"] == "general_outpatient"
     assert {u["code"] for u in copied[0]} == {"1403", "9901", "3101"}
+
+
+def test_a_code_mapped_while_an_import_is_checked_files_that_imports_rows_too(settlement_file):
+    """The admin's re-filing ran before this import's rows existed (it waits for the import
+    lock on PostgreSQL): the import re-reads the dictionary under its lock and re-files them."""
+
+    def progress(phase, done, total):
+        if phase == "checking" and not MedicalType.objects.filter(code="9901").exists():
+            MedicalType.objects.create(code="9901", name="x", visit_type="inpatient")
+
+    result = settlement_import(
+        path=settlement_file([srow("S1", C1, med_type="9901"), srow("S2", C2, med_type="11")]),
+        progress=progress,
+    )
+    assert result.applied
+    assert visit_types() == {"S1": "inpatient", "S2": "general_outpatient"}
