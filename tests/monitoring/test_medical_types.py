@@ -300,3 +300,27 @@ def test_a_code_mapped_while_an_import_is_checked_files_that_imports_rows_too(se
     )
     assert result.applied
     assert visit_types() == {"S1": "inpatient", "S2": "general_outpatient"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+def test_a_code_mapped_while_a_large_file_is_written_files_its_rows_too(
+    settlement_file, monkeypatch
+):
+    """The overlapped path (a large CSV) re-reads the dictionary under its lock as well."""
+    real_write = pgcopy._write
+    taken = []
+
+    def write(*args, **kwargs):
+        written = real_write(*args, **kwargs)
+        taken.append(written)
+        MedicalType.objects.create(code="9901", name="x", visit_type="inpatient")
+        return written
+
+    monkeypatch.setattr(pgcopy, "OVERLAP_MIN_BYTES", 0)
+    monkeypatch.setattr(pgcopy, "_write", write)
+    result = settlement_import(
+        path=settlement_file([srow("S1", C1, med_type="9901"), srow("S2", C2, med_type="11")])
+    )
+    assert taken == [2] and result.applied
+    assert visit_types() == {"S1": "inpatient", "S2": "general_outpatient"}
