@@ -211,6 +211,23 @@ def test_a_code_must_be_letters_or_digits_with_an_optional_trailing_star(superus
                 medical_type=MedicalType(code=bad, name="x", visit_type="inpatient"),
                 by=superuser,
             )
+    # An area is a coordination area (盟市), not a district.
+    with pytest.raises(ValidationError):
+        services.medical_type_save(
+            medical_type=MedicalType(
+                code="3101",
+                name="x",
+                visit_type="inpatient",
+                area=Region.objects.get(code="150302"),
+            ),
+            by=superuser,
+        )
+    # The same code twice region-wide.
+    with pytest.raises(ValidationError):
+        services.medical_type_save(
+            medical_type=MedicalType(code="21", name="x", visit_type="inpatient"), by=superuser
+        )
+    assert not MedicalType.objects.filter(code="3101").exists()
 
 
 def test_the_import_page_lists_the_unknown_codes_with_their_row_counts(
