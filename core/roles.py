@@ -120,6 +120,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "django_celery_beat.change_crontabschedule",
         "django_celery_results.view_taskresult",
         "monitoring.view_checkrun",
+        # the medical-type dictionary (DOMAIN §9.2): reference data, per area or region-wide
+        "monitoring.view_medicaltype",
+        "monitoring.add_medicaltype",
+        "monitoring.change_medicaltype",
+        "monitoring.delete_medicaltype",
     ],
 }
 

@@ -26,10 +26,11 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from core import idnumber, tabular
-from core.choices import VisitType
 from core.identifiers import normalize_identifier
 from core.models import Region
 from core.money import money
+
+from .medical_types import medical_type_lookup, unknown_codes
 
 STAGE = "monitoring_settlement_stage"
 CHUNK = 20_000
@@ -133,6 +134,8 @@ class ImportResult:
     # COPY path handed to the row checker, and the checker of the file's header.
     ignored: int = 0
     irregular: int = 0
+    # The file's med_type codes the medical-type dictionary lacks: [{"code", "rows"}] (§9.2).
+    unknown_med_types: list[dict] = field(default_factory=list)
     checker: _RowChecker | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
@@ -318,19 +321,13 @@ def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
 
 
-def visit_type_of(med_type: str) -> str:
-    """§9.2: 2x codes are inpatient, 14 is chronic outpatient, anything else general."""
-    if med_type.startswith("2"):
-        return VisitType.INPATIENT
-    if med_type == "14":
-        return VisitType.CHRONIC_OUTPATIENT
-    return VisitType.GENERAL_OUTPATIENT
-
-
 class _RowChecker:
     def __init__(self, columns: dict[str, tuple[int, str]], regions: set[str]):
         self.columns = columns
         self.regions = regions
+        # §9.2: med_type → visit type by the medical-type dictionary, loaded once per import;
+        # the COPY path builds its SQL from this same lookup (`pgcopy._Layout.view_sql`).
+        self.medical_types = medical_type_lookup()
         self.written = {name: written for name, (_i, written) in columns.items()}
         self.index = {name: i for name, (i, _w) in columns.items()}
         self.today = idnumber._today()
@@ -457,13 +454,7 @@ class _RowChecker:
             if match is None:
                 return None
         # Signs and sums of the amounts are verified set-based in SQL (`_recheck_sql`).
-        visit = (
-            VisitType.INPATIENT
-            if med_type[0] == "2"
-            else VisitType.CHRONIC_OUTPATIENT
-            if med_type == "14"
-            else VisitType.GENERAL_OUTPATIENT
-        )
+        visit = self.medical_types.visit_type(med_type, admdvs)
         if not self.pg:
             stamp = _utc_text(_timestamp(moment))
             return (
@@ -623,7 +614,7 @@ class _RowChecker:
             cert_type,
             insutype,
             med_type,
-            visit_type_of(med_type),
+            self.medical_types.visit_type(med_type, admdvs),
             begndate,
             enddate,
             enddate.year,
@@ -1011,6 +1002,10 @@ def check_file(cursor, result: ImportResult, *, recheck: bool, lock: bool = True
     _sql_checks(cursor, result.checker, result.errors, recheck=recheck)
     if by is not None:
         _scope_checks(cursor, result.checker, result.errors, by)
+    # §9.2: codes the dictionary lacks, over the rows that are (or would be) settlements.
+    result.unknown_med_types = unknown_codes(
+        cursor, STAGE, result.checker.medical_types, (NEW, SAME)
+    )
     cursor.execute(f"SELECT status, COUNT(*) FROM {STAGE} GROUP BY status")
     counts = dict(cursor.fetchall())
     result.imported = counts.get(NEW, 0)
@@ -1028,7 +1023,22 @@ def apply_file(cursor, result: ImportResult, *, path, by, progress, total: int) 
     if result.batch_id is None and result.imported:
         result.batch_id = _command_batch(path, by, result)
     result.imported = _merge(cursor, result.batch_id)
+    refile_if_changed(cursor, result.checker.medical_types)
     result.applied = True
+
+
+def refile_if_changed(cursor, lookup) -> None:
+    """Under the import lock, after the merge: when an admin changed the medical-type
+    dictionary after this import loaded it (`monitoring.services.medical_type_save` waits for
+    the same lock), the rows just written take the visit types of the dictionary as it is now."""
+    current = medical_type_lookup()
+    if current == lookup:
+        return
+    visit = current.sql("med_type", "insu_admdvs")
+    cursor.execute(
+        f"UPDATE monitoring_settlement SET visit_type = {visit} "
+        f"WHERE setl_id IN (SELECT setl_id FROM {STAGE} WHERE status = {NEW})"
+    )
 
 
 def _command_batch(path, by, result: ImportResult) -> int:
@@ -1046,6 +1056,7 @@ def _command_batch(path, by, result: ImportResult) -> int:
         skipped=result.skipped,
         applied_at=timezone.now(),
         phase="done",
+        unknown_med_types=result.unknown_med_types,
     )
     return batch.pk
 

@@ -7,6 +7,7 @@ a status workflow and history.
 """
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -70,6 +71,9 @@ class SettlementImport(models.Model):
     applied_at = models.DateTimeField(_("导入时间"), null=True, blank=True)
     seconds = models.FloatField(_("耗时（秒）"), default=0)
     heartbeat_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)
+    # DOMAIN §9.2: the med_type codes of the file the medical-type dictionary lacks (filed as
+    # general outpatient), with their row counts: [{"code": "9901", "rows": 12}, …].
+    unknown_med_types = models.JSONField(_("未知医疗类别"), default=list, blank=True)
 
     history = case_history(excluded_fields=["heartbeat_at"])
     region_lookup = "region"
@@ -435,3 +439,72 @@ class AlertNote(models.Model):
 
     def __str__(self):
         return self.text[:50]
+
+
+class MedicalType(models.Model):
+    """One entry of the medical-type dictionary (医疗类别字典, DOMAIN §9.2): the visit type of
+    the settlements whose `med_type` is `code`.
+
+    A code ending in `*` is a prefix rule (`2*`: every code starting with 2; `1401*`: 1401
+    and its sub-codes 1401xx). A row with an `area` (a coordination area) applies only to the
+    settlements of that area (`insu_admdvs` in its subtree) and overrides there the
+    region-wide row (no area) of the same code. The lookup (`monitoring.medical_types`) takes
+    the most specific matching row: the longest code, an exact code before a prefix rule of
+    the same length, the area's row before the region-wide one. A code no row matches is
+    general outpatient. Reference data, not case data: admins edit it in Django admin through
+    `medical_type_save`, which re-files the settlements already imported.
+    """
+
+    code = models.CharField(
+        _("医疗类别代码"),
+        max_length=11,
+        validators=[
+            RegexValidator(
+                r"^[0-9A-Za-z]{1,10}\*?$",
+                _("代码应为 1 到 10 位字母或数字，末尾可加 * 表示前缀规则（如 2*、1401*）。"),
+            )
+        ],
+        help_text=_("末尾加 * 表示以此开头的所有代码，例如 1401* 匹配 1401 及 1401xx。"),
+    )
+    name = models.CharField(_("名称"), max_length=50)
+    visit_type = models.CharField(_("就诊类型"), max_length=20, choices=VisitType.choices)
+    area = models.ForeignKey(
+        "core.Region",
+        verbose_name=_("统筹区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": 2},  # Region.Level.CITY: the coordination areas
+        help_text=_("留空表示全自治区适用；填写统筹区则只对该统筹区的结算生效，并优先于全区规则。"),
+    )
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    history = case_history()
+    region_lookup = "area"
+
+    class Meta:
+        verbose_name = _("医疗类别")
+        verbose_name_plural = _("医疗类别字典")
+        ordering = ["code", "area"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "area"],
+                condition=Q(area__isnull=False),
+                name="medical_type_code_area_unique",
+                violation_error_message=_("该统筹区已有此医疗类别代码。"),
+            ),
+            models.UniqueConstraint(
+                fields=["code"],
+                condition=Q(area__isnull=True),
+                name="medical_type_code_regionwide_unique",
+                violation_error_message=_("全区规则中已有此医疗类别代码。"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    @property
+    def is_prefix(self) -> bool:
+        return self.code.endswith("*")

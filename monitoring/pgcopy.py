@@ -73,6 +73,7 @@ class _Layout:
     def __init__(self, header: list[str], checker: imp._RowChecker):
         self.width = len(header)
         self.index = checker.index
+        self.medical_types = checker.medical_types
         # Amounts stay text as written: the plain-form query admits only plain decimals
         # (§9), and sends `1,234.50`, full-width digits, `1e3` … to the row checker.
         self.amount_columns = {self.index[name] for name in imp.AMOUNTS if name in self.index}
@@ -127,11 +128,8 @@ class _Layout:
             "psn_cert_type": c("psn_cert_type"),
             "insutype": c("insutype"),
             "med_type": c("med_type"),
-            "visit_type": (
-                f"CASE WHEN left({c('med_type')}, 1) = '2' THEN '{imp.VisitType.INPATIENT}' "
-                f"WHEN {c('med_type')} = '14' THEN '{imp.VisitType.CHRONIC_OUTPATIENT}' "
-                f"ELSE '{imp.VisitType.GENERAL_OUTPATIENT}' END"
-            ),
+            # §9.2: the medical-type dictionary, as the row checker's lookup has it.
+            "visit_type": self.medical_types.sql(c("med_type"), c("insu_admdvs")),
             "begndate": f"{c('begndate')}::date",
             "enddate": f"{end}::date",
             "year": f"left({end}, 4)::smallint",
@@ -527,6 +525,8 @@ def import_overlapped(source, regions, *, path, by, batch_id, progress):
                     else imp._command_batch(path, by, imp.ImportResult())
                 )
                 written = _write(cursor, imp._Source(source.path), first, layout, encoding, batch)
+                if written is not None:
+                    imp.refile_if_changed(cursor, layout.medical_types)
             checks.checked.wait()
             result = checks.result
             if checks.error or result is None or not checks.pristine or written != result.imported:
@@ -537,7 +537,10 @@ def import_overlapped(source, regions, *, path, by, batch_id, progress):
                 from .models import SettlementImport
 
                 SettlementImport.objects.filter(pk=batch).update(
-                    rows=result.rows, imported=result.imported, skipped=result.skipped
+                    rows=result.rows,
+                    imported=result.imported,
+                    skipped=result.skipped,
+                    unknown_med_types=result.unknown_med_types,
                 )
         checks.committed = True
     except _Rollback:

@@ -145,6 +145,7 @@ def settlement_import_process(*, batch_id: int, apply: bool) -> dict:
     batch.skipped = result.skipped
     batch.error_count = result.error_count
     batch.errors = [e.as_dict() for e in result.errors[:STORED_ERRORS]]
+    batch.unknown_med_types = result.unknown_med_types
     batch.seconds = result.seconds
     batch.phase = "done"
     if result.errors:
@@ -258,3 +259,94 @@ def alert_add_note(*, alert: Alert, text: str, by) -> AlertNote:
     if not text:
         raise ValidationError({"text": _("请填写备注内容。")})
     return AlertNote.objects.create(alert=alert, text=text, created_by=by)
+
+
+# --- Medical-type dictionary (医疗类别字典) ---------------------------------------------------
+
+
+def _medical_type_check(by, medical_type, perm: str = "change") -> None:
+    """Admins only. A per-area row is changed by an admin who may change that area; a
+    region-wide row re-files the settlements of every area, so only a user who may change
+    everything (a superuser) changes it (DOMAIN §8: no writes outside one's subtree)."""
+    area = medical_type.area_id
+    check_allowed(by, f"monitoring.{perm}_medicaltype", area or "150000")
+
+
+def _settlements_refile(lookup, matching: list) -> int:
+    """Set `Settlement.visit_type` by `lookup` on the rows any of the `matching` rules match
+    (one set-based UPDATE); returns how many rows changed."""
+    from monitoring.models import Settlement
+
+    if not matching:
+        return 0
+    table = Settlement._meta.db_table
+    where = " OR ".join(f"({rule.sql_condition('med_type', 'insu_admdvs')})" for rule in matching)
+    visit = lookup.sql("med_type", "insu_admdvs")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET visit_type = {visit} WHERE ({where}) AND visit_type <> {visit}"
+        )
+        return cursor.rowcount
+
+
+def _lock_settlements() -> None:
+    """One import at a time decides visit types (importing.check_file takes the same lock):
+    an import running now commits first and its rows are re-filed here; one starting after
+    re-reads the dictionary under the lock (`importing.refile_if_changed`)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE monitoring_settlement IN SHARE ROW EXCLUSIVE MODE")
+
+
+def medical_type_save(*, medical_type, by) -> int:
+    """Add or change a medical-type dictionary row and re-file the settlements already
+    imported that its old or new code matches (scoped to the area for a per-area row): their
+    `visit_type` becomes what the whole dictionary now says (DOMAIN §9.2). One transaction.
+
+    Returns the number of settlements re-filed. Clearings already approved or paid keep their
+    amounts: they hold their own line totals (inpatient / outpatient) and their postings, which
+    nothing here touches. A draft clearing's lines are as computed; recomputing the draft
+    (clear_settlements, or the clearing page) splits its settlements by the new visit types.
+    """
+    from monitoring.medical_types import medical_type_lookup
+    from monitoring.models import MedicalType
+
+    _medical_type_check(by, medical_type, "change" if medical_type.pk else "add")
+    medical_type.full_clean()
+    with transaction.atomic():
+        _lock_settlements()
+        matching = []
+        if medical_type.pk is not None:
+            old = (
+                MedicalType.objects.select_for_update()
+                .filter(pk=medical_type.pk)
+                .order_by()
+                .first()
+            )
+            if old is not None:
+                _medical_type_check(by, old)  # nor moves another area's row into one's own
+                matching.append(_rule_of(old))
+        medical_type._history_user = by
+        medical_type.save()
+        matching.append(_rule_of(medical_type))
+        return _settlements_refile(medical_type_lookup(), matching)
+
+
+def medical_type_delete(*, medical_type, by) -> int:
+    """Remove a dictionary row and re-file the settlements it matched (by the rows left; a
+    code no row matches is general outpatient). Same guarantees as `medical_type_save`."""
+    from monitoring.medical_types import medical_type_lookup
+
+    _medical_type_check(by, medical_type, "delete")
+    with transaction.atomic():
+        _lock_settlements()
+        rule = _rule_of(medical_type)
+        medical_type._history_user = by
+        medical_type.delete()
+        return _settlements_refile(medical_type_lookup(), [rule])
+
+
+def _rule_of(medical_type):
+    from monitoring.medical_types import rule_of
+
+    return rule_of(medical_type.code, medical_type.visit_type, medical_type.area_id)

@@ -19,7 +19,13 @@ pytestmark = pytest.mark.django_db
 CASE_APPS = {"core", "beneficiaries", "claims", "funds", "monitoring"}
 # What admins maintain in admin: the region table, users, the versioned policy, the
 # institution register. Everything else of the case apps is case data or written by services.
-EDITABLE = {"core.region", "core.user", "core.policy", "claims.institution"}
+EDITABLE = {
+    "core.region",
+    "core.user",
+    "core.policy",
+    "claims.institution",
+    "monitoring.medicaltype",  # the medical-type dictionary (DOMAIN §9.2), reference data
+}
 SUBMIT_BUTTONS = ['name="_save"', 'name="_continue"', 'name="_addanother"']
 
 
