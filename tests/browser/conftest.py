@@ -1,0 +1,211 @@
+"""Browser journeys: Playwright driving Debian's chromium against pytest-django's live server.
+
+No browser is downloaded: the tests launch the system `chromium` (scripts/sysdeps.sh installs
+it) and are skipped, not failed, where there is none. Every page a journey opens is watched:
+a JavaScript console error, an uncaught exception or a response of status 500 or more fails
+the test at its end (a 404 of /favicon.ico alone is ignored). Each step a journey names is
+saved as a full-page screenshot under artifacts/browser/<test>/ (git-ignored), for CI to keep.
+
+Privileged users sign in for real: the login form, then the second-factor page with the code
+of a confirmed TOTP device computed the way an authenticator app would.
+"""
+
+import os
+import re
+import shutil
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import time_machine
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+PASSWORD = "secret-pass-123"  # tests/conftest.py's users
+# Every journey runs on 2023-08-01 in Shanghai (the 2023 policy of the data migrations);
+# the clock ticks on from there, so sessions and TOTP codes behave as in real time.
+JOURNEY_DAY = datetime(2023, 8, 1, 2, 0, tzinfo=UTC)
+
+
+def chromium_path() -> str | None:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium_executable():
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("no chromium binary (apt-get install chromium; scripts/sysdeps.sh does)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -r requirements.txt)")
+    return executable
+
+
+@contextmanager
+def _browser(executable):
+    """Playwright and chromium for one test.
+
+    Playwright's sync API marks an asyncio loop as running in this thread while it is up, and
+    Django refuses ORM calls under a running loop; the test's own ORM calls (setting up data,
+    checking results) are synchronous all the same, so they are allowed only while the browser
+    runs, and the database is set up and flushed outside it.
+    """
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=executable,
+                headless=True,
+                # containers as root: no sandbox namespace, a small /dev/shm
+                args=["--no-sandbox", "--disable-dev-shm-usage"],
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def journey_clock():
+    with time_machine.travel(JOURNEY_DAY, tick=True):
+        yield
+
+
+class Watch:
+    """What went wrong on the pages of one test: console errors, page errors, 5xx responses."""
+
+    IGNORED_404 = re.compile(r"/favicon\.ico(\?|$)")
+
+    def __init__(self):
+        self.problems: list[str] = []
+        self.not_found: set[str] = set()
+
+    def attach(self, page):
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("response", self._response)
+
+    def _response(self, response):
+        if response.status >= 500:
+            self.problems.append(f"{response.status} {response.request.method} {response.url}")
+        elif response.status == 404:
+            self.not_found.add(response.url)
+
+    def _console(self, message):
+        if message.type != "error":
+            return
+        url = (message.location or {}).get("url", "")
+        if "Failed to load resource" in message.text and self.IGNORED_404.search(url):
+            return
+        self.problems.append(f"console error: {message.text} ({url})")
+
+
+class Journey:
+    """A signed-out browser tab on the live server, with screenshots and sign-in helpers."""
+
+    def __init__(self, context, page, base_url, artifacts, watch):
+        self.context = context
+        self.page = page
+        self.base_url = base_url
+        self.artifacts = artifacts
+        self.watch = watch
+        self._shots = 0
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def goto(self, path: str):
+        response = self.page.goto(self.url(path))
+        self.page.wait_for_load_state("load")
+        return response
+
+    def shot(self, step: str) -> Path:
+        return self.shot_of(self.page, step)
+
+    def shot_of(self, page, step: str) -> Path:
+        """A full-page screenshot, numbered in the order of the journey's steps."""
+        self._shots += 1
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        path = self.artifacts / f"{self._shots:02d}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def sign_in(self, user, password: str = PASSWORD):
+        """The login form; then the second-factor page with the authenticator's code."""
+        from django_otp.oath import totp
+
+        from core.two_factor import confirmed_totp_device, second_factor_required
+
+        page = self.page
+        self.goto("/login/")
+        page.fill("input[name=username]", user.get_username())
+        page.fill("input[name=password]", password)
+        with page.expect_navigation():
+            page.click("form button[type=submit]")
+        user.__dict__.pop("_second_factor_required", None)
+        if second_factor_required(user):
+            assert "/account/2fa/verify/" in page.url, page.url
+            device = confirmed_totp_device(user)
+            assert device is not None, "give the user an authenticator first (with_authenticator)"
+            code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+            page.fill("input[name=token]", f"{code:0{device.digits}d}")
+            with page.expect_navigation():
+                page.click("form:has(input[name=token]) button[type=submit]")
+            assert "/account/2fa/" not in page.url, page.url
+        return page
+
+    def sign_out(self):
+        self.context.clear_cookies()
+
+
+@pytest.fixture
+def journey(request, transactional_db, live_server, chromium_executable, journey_clock):
+    """A fresh browser per test, Chinese by default; fails on what the Watch saw."""
+    with _browser(chromium_executable) as browser:
+        yield from _journey(request, browser, live_server)
+
+
+def _journey(request, browser, live_server):
+    context = browser.new_context(
+        locale="zh-CN",
+        viewport={"width": 1366, "height": 900},
+        accept_downloads=True,
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # data-confirm questions: yes
+    watch = Watch()
+    context.on("page", watch.attach)
+    watch.attach(page)
+    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    artifacts = ARTIFACTS / name
+    shutil.rmtree(artifacts, ignore_errors=True)
+    trip = Journey(context, page, live_server.url, artifacts, watch)
+    try:
+        yield trip
+        # the last screen, whatever the journey saved
+        if not page.is_closed():
+            trip.shot("end")
+    finally:
+        context.close()
+    assert not watch.problems, "\n".join(watch.problems)
