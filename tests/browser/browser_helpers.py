@@ -49,7 +49,6 @@ def open_pdf(journey, url_glob: str, click) -> tuple[str, PdfReader]:
     assert body.startswith(b"%PDF-"), body[:20]
     reader = PdfReader(io.BytesIO(body))
     text = "".join(page.extract_text() for page in reader.pages)
-    journey.shot_of(tab, "pdf-tab")
     tab.close()
     return text, reader
 
