@@ -121,15 +121,40 @@ class Watch:
 
 
 class Journey:
-    """A signed-out browser tab on the live server, with screenshots and sign-in helpers."""
+    """Browser tabs on the live server, one browser context (cookie jar) per signed-in user.
 
-    def __init__(self, context, page, base_url, artifacts, watch):
-        self.context = context
-        self.page = page
+    `sign_in(user)` opens the user's own context and signs in there, or switches back to it:
+    several people work on one application the way they would at their own desks, and nobody
+    signs in twice within one TOTP step (django-otp accepts a code once).
+    """
+
+    def __init__(self, browser, base_url, artifacts, watch):
+        self.browser = browser
         self.base_url = base_url
         self.artifacts = artifacts
         self.watch = watch
         self._shots = 0
+        self._contexts = {}
+        self.context, self.page = self._new_context()
+
+    def _new_context(self):
+        context = self.browser.new_context(
+            locale="zh-CN",
+            viewport={"width": 1366, "height": 900},
+            accept_downloads=True,
+        )
+        context.set_default_timeout(15_000)
+        context.on("page", self._watch_page)
+        page = context.new_page()
+        return context, page
+
+    def _watch_page(self, page):
+        self.watch.attach(page)
+        page.on("dialog", lambda dialog: dialog.accept())  # data-confirm questions: yes
+
+    def close(self):
+        for context in {self.context, *(c for c, _ in self._contexts.values())}:
+            context.close()
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -152,6 +177,17 @@ class Journey:
 
     def sign_in(self, user, password: str = PASSWORD):
         """The login form; then the second-factor page with the authenticator's code."""
+        key = user.get_username()
+        if key in self._contexts:
+            self.context, self.page = self._contexts[key]
+            return self.page
+        if self._contexts:  # someone is signed in here: this user gets a desk of their own
+            self.context, self.page = self._new_context()
+        self._contexts[key] = (self.context, self.page)
+        self._sign_in(user, password)
+        return self.page
+
+    def _sign_in(self, user, password):
         from django_otp.oath import totp
 
         from core.two_factor import confirmed_totp_device, second_factor_required
@@ -172,40 +208,21 @@ class Journey:
             with page.expect_navigation():
                 page.click("form:has(input[name=token]) button[type=submit]")
             assert "/account/2fa/" not in page.url, page.url
-        return page
-
-    def sign_out(self):
-        self.context.clear_cookies()
 
 
 @pytest.fixture
 def journey(request, transactional_db, live_server, chromium_executable, journey_clock):
     """A fresh browser per test, Chinese by default; fails on what the Watch saw."""
     with _browser(chromium_executable) as browser:
-        yield from _journey(request, browser, live_server)
-
-
-def _journey(request, browser, live_server):
-    context = browser.new_context(
-        locale="zh-CN",
-        viewport={"width": 1366, "height": 900},
-        accept_downloads=True,
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())  # data-confirm questions: yes
-    watch = Watch()
-    context.on("page", watch.attach)
-    watch.attach(page)
-    name = re.sub(r"[^\w.-]+", "_", request.node.name)
-    artifacts = ARTIFACTS / name
-    shutil.rmtree(artifacts, ignore_errors=True)
-    trip = Journey(context, page, live_server.url, artifacts, watch)
-    try:
-        yield trip
-        # the last screen, whatever the journey saved
-        if not page.is_closed():
-            trip.shot("end")
-    finally:
-        context.close()
+        watch = Watch()
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        artifacts = ARTIFACTS / name
+        shutil.rmtree(artifacts, ignore_errors=True)
+        trip = Journey(browser, live_server.url, artifacts, watch)
+        try:
+            yield trip
+            if not trip.page.is_closed():
+                trip.shot("end")  # the last screen, whatever the journey saved
+        finally:
+            trip.close()
     assert not watch.problems, "\n".join(watch.problems)

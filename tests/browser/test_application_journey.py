@@ -94,10 +94,9 @@ def test_intake_approval_print_and_payment(
 ):
     seed_institutions()
     hospital = Institution.objects.get(code="H15030200001")
-    page = journey.page
 
     # Caseworker
-    journey.sign_in(caseworker_haibowan)
+    page = journey.sign_in(caseworker_haibowan)
     person = _register_with_identity(journey, haibowan)
     assert person.identities.get().category == "near_subsistence"
     application = _intake(journey, hospital)
@@ -105,10 +104,9 @@ def test_intake_approval_print_and_payment(
     assert application.prepared_by == caseworker_haibowan
     # the preparer has no decision buttons
     assert page.locator("button[name=decision]").count() == 0
-    journey.sign_out()
 
     # Supervisor: the queue, approval, the single and the batch print
-    journey.sign_in(with_authenticator(supervisor_city))
+    page = journey.sign_in(with_authenticator(supervisor_city))
     journey.goto("/claims/queue/")
     assert "王秀兰" in page.inner_text("main")
     journey.shot("supervisor-queue")
@@ -139,10 +137,9 @@ def test_intake_approval_print_and_payment(
     )
     assert application.form_number in text
     assert AuditEvent.objects.filter(action="print", object_id=str(application.pk)).count() == 2
-    journey.sign_out()
 
     # Accountant: records the payment
-    journey.sign_in(with_authenticator(accountant_city))
+    page = journey.sign_in(with_authenticator(accountant_city))
     journey.goto(f"/claims/{application.pk}/")
     page.fill("input[name=reference]", "NYH20230701")
     page.fill("input[name=paid_on]", "2023-08-01")

@@ -2,6 +2,7 @@
 regional user who reads everything and changes nothing, and a caseworker working in English.
 """
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -53,13 +54,12 @@ def _submitted(person, by, invoice):
 def test_supervisor_refuses_and_cannot_decide_own(
     journey, caseworker_haibowan, supervisor_city, haibowan
 ):
-    page = journey.page
     other = _submitted(_applicant(haibowan), caseworker_haibowan, "INV-R")
     # a supervisor who also works cases prepared this one: segregation of duties
     grant_role(supervisor_city, Role.CASEWORKER)
     own = _submitted(_applicant(haibowan, "赵敏"), supervisor_city, "INV-OWN")
 
-    journey.sign_in(with_authenticator(supervisor_city))
+    page = journey.sign_in(with_authenticator(supervisor_city))
     journey.goto(f"/claims/{own.pk}/")
     assert page.locator("button[name=decision]").count() == 0
     assert "审核人不能审批本人经办的申请。" in page.inner_text("main")
@@ -101,11 +101,10 @@ def _post_forms(page) -> list[str]:
 def test_regional_user_reads_everything_and_changes_nothing(
     journey, caseworker_haibowan, regional_viewer, haibowan
 ):
-    page = journey.page
     application = _submitted(_applicant(haibowan), caseworker_haibowan, "INV-V")
     person = application.person
 
-    journey.sign_in(with_authenticator(regional_viewer))
+    page = journey.sign_in(with_authenticator(regional_viewer))
     pages = [
         ("dashboard", "/"),
         ("persons", "/beneficiaries/"),
@@ -129,12 +128,11 @@ def test_regional_user_reads_everything_and_changes_nothing(
 
 
 def test_caseworker_journey_in_english(journey, caseworker_haibowan, haibowan):
-    page = journey.page
     seed_institutions()
     hospital = Institution.objects.get(code="H15030200001")
     person = _applicant(haibowan, "周伟")
 
-    journey.sign_in(caseworker_haibowan)
+    page = journey.sign_in(caseworker_haibowan)
     assert page.get_attribute("html", "lang") == "zh-hans"
     # the navigation's language list submits itself (static/js/portal.js)
     with page.expect_navigation():
@@ -167,7 +165,8 @@ def test_caseworker_journey_in_english(journey, caseworker_haibowan, haibowan):
     page.fill("input[name=out_of_catalog_cost]", "0")
     submit(page, "main form")
     expect_path(page, rf"/claims/{pk}/bills/new/")
-    assert page.locator(".invalid-feedback").count() >= 1
+    error = page.inner_text(".invalid-feedback")
+    assert error and not re.search(r"[\u4e00-\u9fff]", error), error  # in English
     assert not Application.objects.get(pk=pk).bills.exists()
     journey.shot("bill-error-en")
 
