@@ -1,9 +1,72 @@
-"""Steps several browser journeys share: expecting a page, reading a PDF the browser opened."""
+"""The browser, its watch, and steps several journeys share (expecting a page, a PDF)."""
 
 import io
+import os
 import re
+from contextlib import contextmanager
 
 from pypdf import PdfReader
+
+
+@contextmanager
+def launched_browser(executable):
+    """Playwright and chromium for one test.
+
+    Playwright's sync API marks an asyncio loop as running in this thread while it is up, and
+    Django refuses ORM calls under a running loop; the test's own ORM calls (setting up data,
+    checking results) are synchronous all the same, so they are allowed only while the browser
+    runs, and the database is set up and flushed outside it.
+    """
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=executable,
+                headless=True,
+                # containers as root: no sandbox namespace, a small /dev/shm
+                args=["--no-sandbox", "--disable-dev-shm-usage"],
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+class Watch:
+    """What went wrong on the pages of one test: console errors, page errors, 5xx responses."""
+
+    IGNORED_404 = re.compile(r"/favicon\.ico(\?|$)")
+
+    def __init__(self):
+        self.problems: list[str] = []
+        self.not_found: set[str] = set()
+
+    def attach(self, page):
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("response", self._response)
+
+    def _response(self, response):
+        if response.status >= 500:
+            self.problems.append(f"{response.status} {response.request.method} {response.url}")
+        elif response.status == 404:
+            self.not_found.add(response.url)
+
+    def _console(self, message):
+        if message.type != "error":
+            return
+        url = (message.location or {}).get("url", "")
+        if "Failed to load resource" in message.text and self.IGNORED_404.search(url):
+            return
+        self.problems.append(f"console error: {message.text} ({url})")
 
 
 def expect_path(page, pattern: str) -> re.Match:

@@ -10,15 +10,14 @@ Privileged users sign in for real: the login form, then the second-factor page w
 of a confirmed TOTP device computed the way an authenticator app would.
 """
 
-import os
 import re
 import shutil
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import time_machine
+from browser_helpers import Watch, launched_browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
 PASSWORD = "secret-pass-123"  # tests/conftest.py's users
@@ -53,71 +52,10 @@ def chromium_executable():
     return executable
 
 
-@contextmanager
-def _browser(executable):
-    """Playwright and chromium for one test.
-
-    Playwright's sync API marks an asyncio loop as running in this thread while it is up, and
-    Django refuses ORM calls under a running loop; the test's own ORM calls (setting up data,
-    checking results) are synchronous all the same, so they are allowed only while the browser
-    runs, and the database is set up and flushed outside it.
-    """
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=executable,
-                headless=True,
-                # containers as root: no sandbox namespace, a small /dev/shm
-                args=["--no-sandbox", "--disable-dev-shm-usage"],
-            )
-            try:
-                yield browser
-            finally:
-                browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
 @pytest.fixture
 def journey_clock():
     with time_machine.travel(JOURNEY_DAY, tick=True):
         yield
-
-
-class Watch:
-    """What went wrong on the pages of one test: console errors, page errors, 5xx responses."""
-
-    IGNORED_404 = re.compile(r"/favicon\.ico(\?|$)")
-
-    def __init__(self):
-        self.problems: list[str] = []
-        self.not_found: set[str] = set()
-
-    def attach(self, page):
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("response", self._response)
-
-    def _response(self, response):
-        if response.status >= 500:
-            self.problems.append(f"{response.status} {response.request.method} {response.url}")
-        elif response.status == 404:
-            self.not_found.add(response.url)
-
-    def _console(self, message):
-        if message.type != "error":
-            return
-        url = (message.location or {}).get("url", "")
-        if "Failed to load resource" in message.text and self.IGNORED_404.search(url):
-            return
-        self.problems.append(f"console error: {message.text} ({url})")
 
 
 class Journey:
@@ -213,7 +151,7 @@ class Journey:
 @pytest.fixture
 def journey(request, transactional_db, live_server, chromium_executable, journey_clock):
     """A fresh browser per test, Chinese by default; fails on what the Watch saw."""
-    with _browser(chromium_executable) as browser:
+    with launched_browser(chromium_executable) as browser:
         watch = Watch()
         name = re.sub(r"[^\w.-]+", "_", request.node.name)
         artifacts = ARTIFACTS / name

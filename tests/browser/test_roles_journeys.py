@@ -178,3 +178,39 @@ def test_caseworker_journey_in_english(journey, caseworker_haibowan, haibowan):
     assert Application.objects.get(pk=pk).status == Application.Status.SUBMITTED
     assert page.get_attribute("html", "lang") == "en"
     journey.shot("submitted-en")
+
+
+def test_admin_policy_validation(journey, admin_city):
+    """An admin edits the policy in Django admin: invalid rules are refused, in Chinese,
+    with nothing saved; a valid change is saved and kept in the policy's history."""
+    from core.models import Policy
+
+    policy = Policy.objects.get(area_id="150300", valid_from=date(2023, 1, 1))
+    cap = policy.annual_cap
+    page = journey.sign_in(with_authenticator(admin_city))
+    change = f"/admin/core/policy/{policy.pk}/change/"
+    journey.goto(change)
+    journey.shot("policy")
+
+    # an end before the start, and a category's ratio above 100 %
+    page.fill("input[name=valid_to]", "2022-12-31")
+    page.fill("input[name=annual_cap]", "90000")
+    page.fill("input[name=categories-0-ratio]", "1.5")
+    submit(page, "form#policy_form", "input[name=_save]")
+    expect_path(page, change)
+    errors = page.inner_text("form#policy_form")
+    assert "失效日期不能早于生效日期。" in errors
+    assert "比例应在 0 到 1 之间" in errors
+    journey.shot("policy-refused")
+    policy.refresh_from_db()
+    assert policy.valid_to is None and policy.annual_cap == cap
+
+    journey.goto(change)
+    page.fill("input[name=annual_cap]", "90000")
+    submit(page, "form#policy_form", "input[name=_save]")
+    expect_path(page, "/admin/core/policy/")
+    policy.refresh_from_db()
+    assert policy.annual_cap == Decimal("90000")
+    latest = policy.history.latest()
+    assert latest.annual_cap == Decimal("90000") and latest.history_user == admin_city
+    journey.shot("policy-saved")
