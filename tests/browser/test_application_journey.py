@@ -27,6 +27,7 @@ def _register_with_identity(journey, region):
     page.fill("input[name=id_number]", ID_NUMBER)
     page.fill("input[name=name]", "王秀兰")
     page.select_option("select[name=region]", str(region.pk))
+    page.select_option("select[name=residence]", "rural")
     page.fill("input[name=phone]", "13900000001")
     journey.shot("person-form")
     submit(page, "main form")
@@ -98,6 +99,7 @@ def test_intake_approval_print_and_payment(
     # Caseworker
     page = journey.sign_in(caseworker_haibowan)
     person = _register_with_identity(journey, haibowan)
+    assert person.residence == "rural"
     assert person.identities.get().category == "near_subsistence"
     application = _intake(journey, hospital)
     assert application.status == Application.Status.SUBMITTED
