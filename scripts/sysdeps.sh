@@ -3,9 +3,10 @@
 #   fonts-noto-cjk       Chinese glyphs for the WeasyPrint PDFs
 #   libharfbuzz-subset0  fast font subsetting; without it each CJK page takes ~25 s, not ~0.5 s
 #   gettext              msgfmt, to compile the translation catalogues
+#   chromium             the browser of the Playwright tests (tests/browser; no browser download)
 # Pango (WeasyPrint's text layout) is assumed present. Installs only what is missing.
 set -euo pipefail
-packages=(fonts-noto-cjk libharfbuzz-subset0 gettext)
+packages=(fonts-noto-cjk libharfbuzz-subset0 gettext chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
