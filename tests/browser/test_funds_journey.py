@@ -79,7 +79,11 @@ def test_entry_approval_reconciliation_close_and_export(
     expect_path(page, rf"/funds/{AREA}/reconciliations/{recon.pk}/")
     assert not recon.lines.filter(match__isnull=True).exists()  # matched automatically
     journey.shot("statement-matched")
-    submit(page, f"form[action$='/reconciliations/{recon.pk}/done/']")
+    with page.expect_navigation():
+        page.locator(f"a[href$='/reconciliations/{recon.pk}/finish/']").click()
+    journey.shot("finish")
+    # Nothing is outstanding, so no statement balance is needed (DOMAIN §6, 余额调节表).
+    submit(page, "main form", "button[name=confirm]")
     recon.refresh_from_db()
     assert recon.status == "done" and recon.done_by == accountant_city
     journey.shot("reconciled")
