@@ -134,6 +134,19 @@ class DecisionForm(forms.Form):
         _bootstrap(self)
 
 
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("撤回理由"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("撤回后申请回到草稿，可修改票据后重新提交。"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap(self)
+
+
 class PaymentForm(forms.Form):
     reference = forms.CharField(label=_("转账凭证号"), max_length=60)
     paid_on = forms.DateField(label=_("支付日期"), widget=DateInput())

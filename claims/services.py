@@ -1,6 +1,7 @@
 """Writes of the claims app: one service per change, each taking `by=` (the acting user).
 
-Status machine (P §19, §21): draft → submitted → approved | rejected; approved → paid. Each
+Status machine (P §19, §21): draft → submitted → approved | rejected; approved → paid;
+submitted → draft (withdrawn, with a reason) until it is decided. Each
 move is one function here that checks the current status under a row lock, writes a
 Transition row and the history; anything else is refused with a ValidationError. Bills and
 attachments change only while the application is a draft.
@@ -414,6 +415,30 @@ def application_submit(*, application: Application, by) -> Application:
     return application
 
 
+def application_withdraw(*, application: Application, by, reason: str) -> Application:
+    """Submitted → draft (撤回), before any decision, with the reason in the transition log.
+
+    Invariants: only a submitted application is withdrawn (an approved, rejected or paid one
+    is decided and stays so); the withdrawal is a Transition row like every other move, so
+    the log keeps every submission: whoever submitted it once, or withdrew it, still may not
+    approve it after someone else re-submits it (DOMAIN §8, see `_case_hands`).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("请填写撤回的理由。")})
+    with transaction.atomic():
+        application = _locked(application)
+        check_allowed(by, "claims.change_application", region_of(application))
+        if application.status != S.SUBMITTED:
+            _refuse(application, _("撤回"))
+        _transition(application, S.DRAFT, by, reason[:500])
+        # The processing-time and the form's 申请日期 run from the next submission.
+        application.submitted_at = None
+        application._history_user = by
+        application.save(update_fields=["status", "submitted_at"])
+    return application
+
+
 def _case_hands(application: Application) -> dict[str, set[int]]:
     """Who did the earlier steps of one case: prepared it, entered or changed any of its bills
     (the bills' history, deleted bills included), submitted it, decided it."""
@@ -426,8 +451,18 @@ def _case_hands(application: Application) -> dict[str, set[int]]:
             .exclude(history_user_id=None)
             .values_list("history_user_id", flat=True)
         ),
+        # Every submission counts, not only the last: after a withdrawal and a re-submission
+        # by a colleague, the first submitter still did a step of this case.
         "submitted": set(
             Transition.objects.filter(application=application, to_status=S.SUBMITTED)
+            .exclude(by=None)
+            .values_list("by_id", flat=True)
+        ),
+        # Whoever withdrew it sent it back to preparation (and may have changed it then).
+        "withdrew": set(
+            Transition.objects.filter(
+                application=application, from_status=S.SUBMITTED, to_status=S.DRAFT
+            )
             .exclude(by=None)
             .values_list("by_id", flat=True)
         ),
@@ -447,6 +482,8 @@ def decide_refusal(application: Application, by) -> str | None:
         return _("审核人不能审批本人录入票据的申请。")
     if by.id in hands["submitted"]:
         return _("审核人不能审批本人提交的申请。")
+    if by.id in hands["withdrew"]:
+        return _("审核人不能审批本人撤回过的申请。")
     return None
 
 
@@ -455,7 +492,7 @@ def pay_refusal(application: Application, by) -> str | None:
     hands = _case_hands(application)
     if by.id in hands["decided"]:
         return _("审批人不能登记本人审批的申请的支付。")
-    if by.id in hands["prepared"] | hands["bills"] | hands["submitted"]:
+    if by.id in hands["prepared"] | hands["bills"] | hands["submitted"] | hands["withdrew"]:
         return _("经办人不能登记本人经办的申请的支付。")
     return None
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/bills/new/", views.bill_create, name="bill_create"),
     path("<int:pk>/attachments/", views.attachment_upload, name="attachment_upload"),
     path("<int:pk>/submit/", views.application_submit, name="application_submit"),
+    path("<int:pk>/withdraw/", views.application_withdraw, name="application_withdraw"),
     path("<int:pk>/decide/", views.application_decide, name="application_decide"),
     path("<int:pk>/pay/", views.application_pay, name="application_pay"),
     path("<int:pk>/form.pdf", views.application_pdf, name="application_pdf"),

@@ -22,6 +22,7 @@ from claims.forms import (
     DecisionForm,
     PaymentForm,
     StartForm,
+    WithdrawForm,
 )
 from claims.models import Application, Attachment, Bill
 from claims.pdfscan import pdf_has_active_content
@@ -212,6 +213,10 @@ def application_detail(request, pk: int):
             and application.status == Application.Status.APPROVED
             and user.has_perm("claims.record_payment")
             and services.pay_refusal(application, user) is None,
+            "can_withdraw": writable
+            and application.status == Application.Status.SUBMITTED
+            and user.has_perm("claims.change_application"),
+            "withdraw_form": WithdrawForm(),
             "can_print": application.status in Application.DECIDED_STATUSES
             and user.has_perm("claims.print_application"),
             "decision_form": DecisionForm(),
@@ -365,6 +370,27 @@ def application_submit(request, pk: int):
         _flash_error(request, exc)
     else:
         messages.success(request, _("已提交审批。"))
+    return redirect("claims:application_detail", application.pk)
+
+
+@login_required
+@permission_required("claims.change_application", raise_exception=True)
+@require_POST
+def application_withdraw(request, pk: int):
+    """Submitted → draft (撤回), with the reason; the service checks status, role and region."""
+    application = _get_application(request, pk)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写撤回的理由。"))
+        return redirect("claims:application_detail", application.pk)
+    try:
+        services.application_withdraw(
+            application=application, by=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as exc:
+        _flash_error(request, exc)
+    else:
+        messages.success(request, _("已撤回，申请回到草稿状态。"))
     return redirect("claims:application_detail", application.pk)
 
 

@@ -78,6 +78,19 @@ class TransitionForm(BootstrapMixin, forms.Form):
         self._style()
 
 
+class ReopenForm(BootstrapMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("重新打开原因"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+        self.fields["reason"].widget.attrs["id"] = "id_reopen_reason"
+
+
 class AssignForm(BootstrapMixin, forms.Form):
     small = True
     assignee = forms.ModelChoiceField(

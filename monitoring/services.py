@@ -227,6 +227,48 @@ def alert_transition(*, alert: Alert, status: str, by, reason: str = "") -> Aler
     return alert
 
 
+# Closed by a person's decision, so a person may take it back. Not CLOSED (automatic): the
+# check itself reopens it when the condition recurs, and would close it again if not.
+# Not REFERRED: that already goes back to in_progress through alert_transition.
+REOPENABLE = {Alert.Status.DISMISSED, Alert.Status.RESOLVED}
+
+
+def alert_reopen(*, alert: Alert, by, reason: str) -> Alert:
+    """Dismissed or resolved → open again (重新打开), with the reason in the alert's history.
+
+    Invariant (§7): an open alert has no close: its closed_at and burden_at_close are cleared,
+    so the check updates it like any open alert. The assignee, if any, keeps it.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("重新打开预警须填写原因。")})
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        check_allowed(by, "monitoring.change_alert", region_of(alert))
+        if alert.status not in REOPENABLE:
+            raise ValidationError(
+                _("预警当前状态为“%(current)s”，不能重新打开。")
+                % {"current": alert.get_status_display()}
+            )
+        before = alert.status
+        alert.status = Alert.Status.OPEN
+        alert.status_reason = reason[:300]
+        alert.closed_at = None
+        alert.burden_at_close = None
+        alert._history_user = by
+        alert.save(
+            update_fields=["status", "status_reason", "closed_at", "burden_at_close", "updated_at"]
+        )
+        AlertNote.objects.create(
+            alert=alert,
+            text=reason,
+            status_from=before,
+            status_to=Alert.Status.OPEN,
+            created_by=by,
+        )
+    return alert
+
+
 def alert_assign(*, alerts, assignee, by) -> int:
     """Assign one or many alerts (of the user's region) to a user; returns how many changed."""
     changed = 0

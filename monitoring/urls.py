@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("alerts/<int:pk>/", views.alert_detail, name="alert_detail"),
     path("alerts/<int:pk>/transition/", views.alert_transition, name="alert_transition"),
+    path("alerts/<int:pk>/reopen/", views.alert_reopen, name="alert_reopen"),
     path("alerts/<int:pk>/note/", views.alert_note, name="alert_note"),
     path("alerts/assign/", views.alert_assign, name="alert_assign"),
     path("alerts/export.xlsx", views.alert_export, name="alert_export"),

@@ -24,6 +24,7 @@ from monitoring.forms import (
     AlertFilterForm,
     AssignForm,
     NoteForm,
+    ReopenForm,
     RunCheckForm,
     TransitionForm,
     UploadForm,
@@ -109,6 +110,8 @@ def alert_detail(request, pk: int):
                 assignees=_assignees(request.user), initial={"assignee": alert.assignee_id}
             ),
             "note_form": NoteForm(),
+            "can_reopen": alert.status in services.REOPENABLE,
+            "reopen_form": ReopenForm(),
             "person_visible": alert.person_id is not None
             and request.user.has_perm("beneficiaries.view_person"),
         },
@@ -134,6 +137,25 @@ def alert_transition(request, pk: int):
             messages.error(request, " ".join(exc.messages))
     else:
         messages.error(request, _("请选择新状态。"))
+    return redirect("monitoring:alert_detail", pk=alert.pk)
+
+
+@login_required
+@permission_required("monitoring.change_alert", raise_exception=True)
+@require_POST
+def alert_reopen(request, pk: int):
+    """Dismissed/resolved → open, with the reason; the service checks status, role and region."""
+    alert = _get_alert(request, pk)
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("重新打开预警须填写原因。"))
+        return redirect("monitoring:alert_detail", pk=alert.pk)
+    try:
+        services.alert_reopen(alert=alert, reason=form.cleaned_data["reason"], by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("预警已重新打开。"))
     return redirect("monitoring:alert_detail", pk=alert.pk)
 
 
