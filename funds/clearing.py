@@ -209,12 +209,22 @@ def _hold(clearing: Clearing, eligible) -> int:
     ).values("s_id", "s_code", "s_visit")
     sql, params = rows.order_by().query.sql_with_params()
     held, lines = ClearedSettlement._meta.db_table, ClearingLine._meta.db_table
+    if connection.vendor == "postgresql":
+        # The lines were inserted in this transaction: no statistics know them, and the
+        # planner, expecting one line, scanned the settlements once per line (a nested loop;
+        # 2,000,000 rows and 50 lines: 30 s). Passed as arrays (estimated 100 rows) they are
+        # the hashed side of a hash join: one pass over the settlements.
+        codes, ids = zip(*clearing.lines.values_list("institution_code", "pk"), strict=True)
+        join = "JOIN unnest(%s::text[], %s::bigint[]) AS l(code, id) ON l.code = s.s_code"
+        join_params = [list(codes), list(ids)]
+    else:
+        join = f"JOIN {lines} l ON l.clearing_id = %s AND l.institution_code = s.s_code"
+        join_params = [clearing.pk]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {held} (line_id, settlement_id, visit_type) "
-            f"SELECT l.id, s.s_id, s.s_visit FROM ({sql}) s JOIN {lines} l "
-            "ON l.clearing_id = %s AND l.institution_code = s.s_code",
-            [*params, clearing.pk],
+            f"SELECT l.id, s.s_id, s.s_visit FROM ({sql}) s {join}",
+            [*params, *join_params],
         )
         return cursor.rowcount
 
