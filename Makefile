@@ -51,7 +51,10 @@ messages: $(VENV)/.installed
 # PostgreSQL database (PG_URL, default the local server) that is created and filled first.
 # Both work on a fresh clone: bench_forms prints the seed_demo applications, bench_persons
 # requests pages whose templates need the collected (hashed) static files.
+# bench_clearing defaults to the issue's 2,000,000 persons / 10,000,000 settlements; a smaller
+# run: `make bench-pg BENCH_CLEARING_ARGS="--persons 400000 --settlements 2000000"`.
 PG_URL ?= postgres://postgres@127.0.0.1:5432
+BENCH_CLEARING_ARGS ?=
 bench: install .env
 	$(PY) manage.py bench_engine
 	$(PY) manage.py migrate --noinput -v 0
@@ -60,7 +63,7 @@ bench: install .env
 
 bench-pg: install .env
 	$(PY) manage.py collectstatic --noinput -v 0
-	for db in medaid_bench_persons medaid_bench_funds medaid_bench_monitoring; do \
+	for db in medaid_bench_persons medaid_bench_funds medaid_bench_monitoring medaid_bench_clearing; do \
 	  psql "$(PG_URL)/postgres" -tc "SELECT 1 FROM pg_database WHERE datname='$$db'" | grep -q 1 || \
 	  psql "$(PG_URL)/postgres" -c "CREATE DATABASE $$db"; \
 	  DATABASE_URL=$(PG_URL)/$$db $(PY) manage.py migrate --noinput -v 0; done
@@ -70,3 +73,4 @@ bench-pg: install .env
 	DATABASE_URL=$(PG_URL)/medaid_bench_persons $(PY) manage.py bench_persons
 	DATABASE_URL=$(PG_URL)/medaid_bench_funds $(PY) manage.py bench_funds
 	DATABASE_URL=$(PG_URL)/medaid_bench_monitoring $(PY) manage.py bench_monitoring
+	DATABASE_URL=$(PG_URL)/medaid_bench_clearing $(PY) manage.py bench_clearing $(BENCH_CLEARING_ARGS)

@@ -16,11 +16,17 @@ MONEY_FORMAT = "#,##0.00"
 
 
 def statement_pdf(clearing: Clearing, group: PayeeGroup, *, by) -> bytes:
+    return statements_pdf(clearing, [group], by=by)
+
+
+def statements_pdf(clearing: Clearing, groups: list[PayeeGroup], *, by) -> bytes:
+    """The 清算单 of several payees as ONE document (a section per payee, each starting on a
+    new page), rendered in one WeasyPrint call with core.pdf's shared FontConfiguration."""
     html = render_to_string(
         "funds/clearing_pdf.html",
         {
             "clearing": clearing,
-            "group": group,
+            "groups": groups,
             "agency": settings.AGENCY_NAME,
             "printed_at": timezone.localtime(),
             "printed_by": by,

@@ -62,10 +62,13 @@ def _check_open(fund: Fund, day: date) -> None:
 # --- The one writer of legs -------------------------------------------------------------
 
 
-def _validate_legs(legs: list[tuple[str, Decimal]]) -> list[tuple[Subject, Decimal]]:
+def _validate_legs(
+    legs: list[tuple[str, Decimal]], subjects: dict | None = None
+) -> list[tuple[Subject, Decimal]]:
     if len(legs) < 2:
         raise ValidationError(_("一张凭证至少要有两条分录。"))
-    subjects = {s.code: s for s in Subject.objects.filter(code__in=[c for c, _a in legs])}
+    if subjects is None:
+        subjects = {s.code: s for s in Subject.objects.filter(code__in=[c for c, _a in legs])}
     checked = []
     for code, amount in legs:
         subject = subjects.get(code)
@@ -118,6 +121,44 @@ def _post(
         )
         _drop_stale_snapshots(fund, booked_on)
     return voucher
+
+
+def _post_many(*, fund: Fund, booked_on: date, kind: str, by, vouchers: list[dict]) -> list:
+    """Several vouchers of one fund and day in one go (a clearing's payment posts one per
+    payee and visit type): the same checks as `_post` (balanced legs of postable subjects,
+    an open period), then set-based writes — the vouchers with their history, their legs.
+    Each of `vouchers` holds memo, legs, key and optionally reference and visit_type."""
+    from simple_history.utils import bulk_create_with_history
+
+    codes = {code for v in vouchers for code, _a in v["legs"]}
+    subjects = {s.code: s for s in Subject.objects.filter(code__in=codes)}
+    checked = [_validate_legs(v["legs"], subjects) for v in vouchers]
+    with transaction.atomic():
+        _check_open(fund, booked_on)
+        created = [
+            Transaction(
+                fund=fund,
+                booked_on=booked_on,
+                kind=kind,
+                status=Transaction.Status.POSTED,
+                memo=v["memo"],
+                reference=v.get("reference", ""),
+                key=v["key"],
+                visit_type=v.get("visit_type", ""),
+                created_by=by,
+            )
+            for v in vouchers
+        ]
+        created = bulk_create_with_history(created, Transaction, default_user=by)
+        for voucher in created:
+            voucher._loaded_status = voucher.status  # append-only from here, as after save()
+        Leg.objects.bulk_create(
+            Leg(transaction=voucher, fund=fund, booked_on=booked_on, subject=s, amount=a)
+            for voucher, legs in zip(created, checked, strict=True)
+            for s, a in legs
+        )
+        _drop_stale_snapshots(fund, booked_on)
+    return created
 
 
 def _drop_stale_snapshots(fund: Fund, day: date) -> None:

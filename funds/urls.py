@@ -83,6 +83,11 @@ urlpatterns = [
         name="clearing_line",
     ),
     path(
+        "<str:area>/clearings/<int:pk>/print/",
+        views_clearing.clearing_pdf_batch,
+        name="clearing_pdf_batch",
+    ),
+    path(
         "<str:area>/clearings/<int:pk>/<str:payee>.pdf",
         views_clearing.clearing_pdf,
         name="clearing_pdf",

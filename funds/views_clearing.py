@@ -174,6 +174,30 @@ def clearing_pdf(request, area: str, pk: int, payee: str):
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
+@require_POST
+def clearing_pdf_batch(request, area: str, pk: int):
+    """The 清算单 of the selected payees (or all, with `all`) as one PDF document."""
+    from funds import exports_clearing
+
+    clearing = _clearing(request, area, pk)
+    payees = services.clearing_payees(clearing)
+    if not request.POST.get("all"):
+        chosen = set(request.POST.getlist("payee"))
+        payees = [p for p in payees if p.payee in chosen]
+    if not payees:
+        messages.error(request, _("请选择要打印清算单的收款方。"))
+        return redirect("funds:clearing_detail", area, pk)
+    _audit_print(request, clearing, "pdf", payees=[p.payee for p in payees])
+    pdf = exports_clearing.statements_pdf(clearing, payees, by=request.user)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'inline; filename="clearing-{clearing.fund.area_id}-{clearing.period}.pdf"'
+    )
+    return response
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
 def clearing_xlsx(request, area: str, pk: int):
     """The lines and the settlements behind each line, as a workbook."""
     from funds import exports_clearing

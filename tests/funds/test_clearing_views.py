@@ -155,3 +155,61 @@ def test_paid_clearing_cannot_be_approved_again(client, supervisor_city, payer, 
     client.force_login(supervisor_city)
     response = client.post(_url("clearing_approve", draft), follow=True)
     assert "只能审核草稿" in response.content.decode()
+
+
+def _pdf_text(content: bytes) -> tuple[int, list[str]]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(content))
+    return len(reader.pages), [page.extract_text() for page in reader.pages]
+
+
+def test_batch_statement_pdf_is_one_document_with_a_section_per_payee(
+    client, accountant_city, draft
+):
+    client.force_login(accountant_city)
+    page = client.get(_url("clearing_detail", draft)).content.decode()
+    assert _url("clearing_pdf_batch", draft) in page and 'name="payee"' in page
+    response = client.post(
+        _url("clearing_pdf_batch", draft), {"payee": ["H15030200001", "cross_area"]}
+    )
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    pages, texts = _pdf_text(response.content)
+    assert pages == 2  # one section per selected payee, each on its own page
+    assert "H15030200001" in texts[0] and "异地就医清算" not in texts[0]
+    assert "异地就医清算" in texts[1] and "H15030200002" not in "".join(texts)
+    event = AuditEvent.objects.get(action="print", detail__format="pdf")
+    assert event.detail["payees"] == ["H15030200001", "cross_area"]
+
+
+def test_batch_statement_pdf_all_payees(client, accountant_city, draft):
+    client.force_login(accountant_city)
+    response = client.post(_url("clearing_pdf_batch", draft), {"all": "1"})
+    pages, texts = _pdf_text(response.content)
+    assert pages == 3
+    for text, payee in zip(texts, ["H15030200001", "H15030200002", "异地就医清算"], strict=True):
+        assert payee in text
+    assert "人民币大写" in texts[1] and "应扣回" in texts[1]  # the -50.00 institution
+
+
+def test_batch_statement_pdf_needs_a_selection_and_refuses_other_areas(
+    client, accountant_city, draft, django_user_model
+):
+    client.force_login(accountant_city)
+    response = client.post(_url("clearing_pdf_batch", draft), {"payee": ["H99999999999"]})
+    assert response.status_code == 302
+    assert not AuditEvent.objects.filter(action="print").exists()
+    other = django_user_model.objects.create_user(
+        username="acc_bt2", password="x", region=Region.objects.get(code="150200")
+    )
+    grant_role(other, Role.ACCOUNTANT)
+    client.force_login(other)
+    assert client.post(_url("clearing_pdf_batch", draft), {"all": "1"}).status_code == 404
+    assert client.get(_url("clearing_pdf_batch", draft)).status_code in (404, 405)
+
+
+def test_regional_viewer_may_print_the_batch(client, regional_viewer, draft):
+    client.force_login(regional_viewer)
+    response = client.post(_url("clearing_pdf_batch", draft), {"all": "1"})
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert AuditEvent.objects.filter(action="print", user=regional_viewer).exists()
