@@ -17,33 +17,15 @@ from core import idnumber
 from core.models import Region
 from funds.reconciliation import statement_parse
 from monitoring.importing import settlement_import
+from tests.monitoring.monitoring_helpers import HEADER
 
 pytestmark = pytest.mark.django_db
 
 CERTNO = idnumber.make("150302", date(1970, 1, 1), 11)
 ROSTER_HEADER = ["姓名", "公民身份号码", "救助对象类别", "认定日期", "终止日期", "行政区划代码"]
 STATEMENT_HEADER = ["日期", "凭证号", "摘要", "收入", "支出"]
-SETTLEMENT_HEADER = [
-    "setl_id",
-    "psn_name",
-    "certno",
-    "insutype",
-    "med_type",
-    "begndate",
-    "enddate",
-    "setl_time",
-    "fixmedins_code",
-    "fixmedins_name",
-    "insu_admdvs",
-    "medfee_sumamt",
-    "inscp_scp_amt",
-    "fulamt_ownpay_amt",
-    "hifp_pay",
-    "hifmi_pay",
-    "maf_pay",
-    "fund_pay_sumamt",
-    "psn_part_amt",
-]
+# The required §9.2 columns, in the order of the monitoring tests' header.
+SETTLEMENT_HEADER = HEADER[: HEADER.index("psn_part_amt") + 1]
 EXCEL_CELL = datetime(2023, 7, 1)  # a real date cell of an .xlsx file
 
 # (value, a date of a roster or statement, a date of a settlement extract's date column)
