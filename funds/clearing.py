@@ -43,6 +43,7 @@ from core import idnumber
 from core.choices import VisitType
 from core.models import Region
 from core.money import money
+from core.periods import split_period
 from core.scoping import can_write
 from funds.models import Fund, Subject, Transaction
 from funds.models_clearing import CROSS_AREA, ClearedSettlement, Clearing, ClearingLine
@@ -52,7 +53,6 @@ from monitoring.checks import china_today  # DOMAIN §9: today in Asia/Shanghai,
 ZERO = Decimal("0.00")
 # §8: a letter (H medical institution, P pharmacy) + the 6-digit region code + 5 digits.
 INSTITUTION_CODE = re.compile(r"[A-Z]([0-9]{6})[0-9]{5}", re.ASCII)
-PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
 POSTING_SUBJECTS = {"inpatient": Subject.INPATIENT, "outpatient": Subject.OUTPATIENT}
 
 
@@ -94,10 +94,10 @@ class ClearingResult:
 
 def parse_period(text: str) -> tuple[int, int]:
     """`YYYY-MM` (ASCII digits, month 01–12), not after the current month in Shanghai."""
-    match = PERIOD.fullmatch(text or "")
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
+    parts = split_period(text, month_required=True, first_year=1)
+    if parts is None:
         raise ValidationError(_("清算期间应为 YYYY-MM：%(period)s") % {"period": text})
-    year, month = int(match.group(1)), int(match.group(2))
+    year, month = parts
     today = china_today()
     if (year, month) > (today.year, today.month):
         raise ValidationError(_("清算期间 %(period)s 尚未到来，不能清算。") % {"period": text})

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from core.audit import audit_event
 from core.models import AuditEvent
+from core.periods import split_period
 from core.scoping import can_write, scoped
 from funds import charts, reconciliation, selectors, services
 from funds.forms import AdjustForm, EntryForm, RejectForm, ReopenForm, ReverseForm, StatementForm
@@ -517,27 +518,16 @@ def reconciliation_done(request, area: str, pk: int):
 # --- Reports ----------------------------------------------------------------------------
 
 
-# A report period: a year `YYYY` or a month `YYYY-MM` (ASCII digits; `YYYY-M` accepted).
-REPORT_PERIOD = re.compile(r"([0-9]{4})(?:-([0-9]{1,2}))?", re.ASCII)
-REPORT_YEARS = (1900, 9999)
-
-
 def _report_period(value: str) -> tuple[int, int | None]:
     """(year, month or None for the whole year); anything else is refused, never read as
     another month (`2023-13`, `abc`, `0000`)."""
-    match = REPORT_PERIOD.fullmatch(value)
-    year = int(match.group(1)) if match else 0
-    month = int(match.group(2)) if match and match.group(2) else None
-    if (
-        not match
-        or not REPORT_YEARS[0] <= year <= REPORT_YEARS[1]
-        or (month is not None and not 1 <= month <= 12)
-    ):
+    parts = split_period(value, one_digit_month=True)
+    if parts is None:
         raise ValidationError(
             _("报表期间“%(period)s”无效：请填写年份 YYYY 或月份 YYYY-MM（月份 01–12）。")
             % {"period": value}
         )
-    return year, month
+    return parts
 
 
 def _report(request, fund):

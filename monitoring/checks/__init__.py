@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import calendar
 import logging
-import re
 import time
 import traceback
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from core import idnumber
 from core.jobs import Heartbeat, stale_before
+from core.periods import split_period
 from monitoring.models import CheckRun, CheckRunPolicy
 
 log = logging.getLogger(__name__)
@@ -74,20 +74,13 @@ def china_today() -> date:
     return datetime.now(idnumber.CHINA_TZ).date()
 
 
-_PERIOD = re.compile(r"(\d{4})(?:-(\d{2}))?", re.ASCII)
-FIRST_YEAR = 1900  # no period before this is a real one for the portal
-
-
 def parse_period(text: str) -> Period:
     """§9.4: `YYYY` or `YYYY-MM` (ASCII digits); a year before 1900, month 00 or 13 …
     raise InvalidPeriod."""
     text = (text or "").strip()
-    match = _PERIOD.fullmatch(text)
-    if match:
-        year = int(match.group(1))
-        month = int(match.group(2)) if match.group(2) else None
-        if year >= FIRST_YEAR and (month is None or 1 <= month <= 12):
-            return Period(text, year, month)
+    parts = split_period(text)
+    if parts:
+        return Period(text, *parts)
     raise InvalidPeriod(_("期间应为 YYYY 或 YYYY-MM：%(period)s") % {"period": text})
 
 

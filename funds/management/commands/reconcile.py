@@ -6,7 +6,6 @@ file (message on stderr, nothing on stdout).
 """
 
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from core.models import Region
+from core.periods import split_period
 from funds.reconciliation import StatementError, statement_reconcile
 from funds.services import fund_for_area
 
@@ -33,10 +33,10 @@ class Command(BaseCommand):
         sys.exit(2)
 
     def handle(self, *args, file, area, period, dry_run, **options):
-        match = re.fullmatch(r"(\d{4})-(\d{2})", period or "", re.ASCII)
-        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+        parts = split_period(period, month_required=True)
+        if parts is None:
             self._fail(_("--period 应为 YYYY-MM：%(period)s") % {"period": period})
-        year, month = int(match.group(1)), int(match.group(2))
+        year, month = parts
         region = Region.objects.filter(code=area).first()
         if region is None or region.level != Region.Level.CITY:
             self._fail(_("--area 应为统筹地区（盟市）的区划代码：%(area)s") % {"area": area})
