@@ -217,7 +217,9 @@ def identity_grant(
         if reason:
             identity._change_reason = reason[:100]
         identity.save()
-        corrections.note_identity_change(person.pk, None, (category, start, end))
+        corrections.note_identity_change(
+            person.pk, None, (category, start, end), identity_id=identity.pk
+        )
     return identity
 
 
@@ -261,6 +263,7 @@ def identity_change(
             identity.person_id,
             (identity.category, identity.start, identity.end),
             (identity.category, new["start"], new["end"]),
+            identity_id=identity.pk,
         )
         for field in fields:
             setattr(identity, field, new[field])
@@ -285,6 +288,7 @@ def identity_terminate(*, identity: Identity, end: date, reason: str, by) -> Ide
             identity.person_id,
             (identity.category, identity.start, identity.end),
             (identity.category, identity.start, end),
+            identity_id=identity.pk,
         )
         identity.end = end
         identity.end_reason = reason.strip()

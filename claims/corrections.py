@@ -74,13 +74,17 @@ class _Pending:
     """The person-years an open transaction's identity changes touched."""
 
     person_years: set[tuple[int, int]] = field(default_factory=set)
+    # person → identity → its period before this transaction (None: granted in it)
+    befores: dict[int, dict[int, Period | None]] = field(default_factory=dict)
     roster_batch_id: int | None = None
 
     def flush(self) -> None:
         connection = transaction.get_connection()
         if getattr(connection, "_reassessment_pending", None) is self:
             connection._reassessment_pending = None
-        reassessment_queue(sorted(self.person_years), roster_batch_id=self.roster_batch_id)
+        reassessment_queue(
+            sorted(self.person_years), befores=self.befores, roster_batch_id=self.roster_batch_id
+        )
 
 
 def _pending() -> _Pending:
@@ -97,8 +101,11 @@ def _pending() -> _Pending:
     return pending
 
 
-def note_identity_change(person_id: int, before: Period | None, after: Period | None) -> None:
-    """Called by the identity services (page, roster, shell) inside their transaction."""
+def note_identity_change(
+    person_id: int, before: Period | None, after: Period | None, *, identity_id: int
+) -> None:
+    """Called by the identity services (page, roster, shell) inside their transaction, with
+    the identity's period before and after the change (None: it did not exist)."""
     from claims.selectors import today
 
     years = changed_years(before, after, today())
@@ -108,6 +115,7 @@ def note_identity_change(person_id: int, before: Period | None, after: Period | 
     pending = _pending()
     registered = bool(pending.person_years)
     pending.person_years.update((person_id, year) for year in years)
+    pending.befores.setdefault(person_id, {}).setdefault(identity_id, before)
     if not connection.in_atomic_block:
         pending.flush()
     elif not registered:
@@ -122,8 +130,25 @@ def note_roster_batch(batch) -> None:
         pending.roster_batch_id = batch.pk
 
 
-def reassessment_queue(person_years, *, roster_batch_id: int | None = None):
-    """Record a run for `person_years` and queue one task per chunk of CHUNK_SIZE persons."""
+def _period_json(period: Period | None):
+    if period is None:
+        return None
+    category, start, end = period
+    return [category, start.isoformat(), end.isoformat() if end else None]
+
+
+def _period_from_json(value) -> Period | None:
+    if value is None:
+        return None
+    category, start, end = value
+    return category, date.fromisoformat(start), date.fromisoformat(end) if end else None
+
+
+def reassessment_queue(person_years, *, befores=None, roster_batch_id: int | None = None):
+    """Record a run for `person_years` and queue one task per chunk of CHUNK_SIZE persons.
+
+    `befores` (person → identity → period before the change) lets the run tell what the change
+    did to a one-stop settlement, whose maf_pay the engine did not compute."""
     from claims.tasks import reassessment_chunk_task
 
     if not person_years:
@@ -132,6 +157,10 @@ def reassessment_queue(person_years, *, roster_batch_id: int | None = None):
     chunks = (len(persons) + CHUNK_SIZE - 1) // CHUNK_SIZE
     run = ReassessmentRun.objects.create(
         roster_batch_id=roster_batch_id,
+        before_identities={
+            str(person): {str(i): _period_json(p) for i, p in changed.items()}
+            for person, changed in (befores or {}).items()
+        },
         person_years=[list(pair) for pair in person_years],
         persons=len(persons),
         chunks_total=chunks,
@@ -163,7 +192,15 @@ def reassessment_chunk(*, run_id: int, index: int) -> int:
         if person_id not in wanted or person_id not in by_pk:
             continue
         try:
-            created += len(reassess_person_year(person=by_pk[person_id], year=year, day=day))
+            changed = {
+                int(i): _period_from_json(p)
+                for i, p in run.before_identities.get(str(person_id), {}).items()
+            }
+            created += len(
+                reassess_person_year(
+                    person=by_pk[person_id], year=year, day=day, changed=changed or None
+                )
+            )
         except (engine.InvalidBill, ValidationError, SimulationError) as exc:
             # One person's bad record must not stop the others: it is listed on the run.
             errors.append(f"{by_pk[person_id].name} {year}: {exc}")
@@ -198,6 +235,7 @@ class RecordResult:
     category_after: str = ""
     bill: Bill | None = None
     setl_id: str = ""
+    known: bool = True  # False: a settlement whose before-change figure is not known
 
     @property
     def difference(self) -> Decimal:
@@ -252,8 +290,27 @@ def _recovered(person, year: int) -> dict[str, Decimal]:
     return taken
 
 
-def person_year_records(person, year: int, *, day: date) -> list[RecordResult]:
-    """Replay the person's year under the current identities and compare with what was paid."""
+def _identities_before(identities, changed: dict | None) -> list[engine.Identity] | None:
+    """The person's identities before the change: changed ones as they were, new ones gone."""
+    if changed is None:
+        return None
+    before = []
+    for identity in identities:
+        if identity.pk not in changed:
+            before.append(engine.Identity(identity.category, identity.start, identity.end))
+        elif changed[identity.pk] is not None:
+            before.append(engine.Identity(*changed[identity.pk]))
+    return before
+
+
+def person_year_records(
+    person, year: int, *, day: date, changed: dict | None = None
+) -> list[RecordResult]:
+    """Replay the person's year under the current identities and compare with what was paid.
+
+    `changed` (identity → period before the change, None for a new one) gives the replay
+    before the change too; a settlement's figure moves by what the change did (its maf_pay was
+    the counter's, not ours), a manual bill's is what the engine now says."""
     from claims.selectors import person_settlements
     from claims.simulation import person_timeline, policy_for_year
 
@@ -265,7 +322,9 @@ def person_year_records(person, year: int, *, day: date) -> list[RecordResult]:
     if not settlements and not manual:
         return []
     rules = adapters.engine_policy(policy_for_year(area.code, year))
-    identities = adapters.engine_identities(person.identities.all())
+    current = list(person.identities.all())
+    identities = adapters.engine_identities(current)
+    before = _identities_before(current, changed)
     codes = {row.fixmedins_code for row in settlements}
     institutions = {i.code: i for i in Institution.objects.filter(code__in=codes)}
     timeline = person_timeline(settlements, manual, institutions=institutions, area_code=area.code)
@@ -278,13 +337,23 @@ def person_year_records(person, year: int, *, day: date) -> list[RecordResult]:
         rules, identities, engine.YearToDate.zero(), as_paid, day
     )
     paid_by_id = {r.bill_id: r for r in paid_results}
+    before_by_id = {}
+    if before is not None:
+        results, _state = engine.assess_bills(
+            rules, before, engine.YearToDate.zero(), timeline, day
+        )
+        before_by_id = {r.bill_id: r for r in results}
     recovered = _recovered(person, year)
     bills_by_id = {str(b.pk): b for b in manual}
     records = []
     for bill, result in zip(timeline, after, strict=True):
-        records.append(
-            _record(bill, result, paid_by_id.get(bill.id), maf, bills_by_id, paid_bills, recovered)
-        )
+        record = _record(bill, result, paid_by_id.get(bill.id), maf, bills_by_id, paid_bills)
+        if bill.id.startswith("setl:"):
+            record.due, record.known = _settlement_due(
+                result, before_by_id.get(bill.id), record.paid, known=before is not None
+            )
+        record.paid -= recovered.get(record.record, ZERO)
+        records.append(record)
     return records
 
 
@@ -297,7 +366,24 @@ def _as_paid(bill: engine.Bill, paid_bills: dict, maf: dict, area_code: str):
     return adapters.replayed_bill(manual, area_code=area_code) if manual else None
 
 
-def _record(bill, result, paid_result, maf, bills_by_id, paid_bills, recovered) -> RecordResult:
+def _settlement_due(after, before, maf: Decimal, *, known: bool) -> tuple[Decimal, bool]:
+    """What a one-stop settlement should have got, and whether that is known.
+
+    No longer covered: nothing (all of maf_pay is recovered). Covered before and after: maf_pay
+    moved by the change's effect (after − before, as the engine computes both). Newly covered:
+    the engine's figure, unless the counter already paid (it saw the identity: unchanged).
+    Without the before-change identities (a plain re-run), a covered settlement is unchanged.
+    """
+    if not after.covered:
+        return ZERO, True
+    if not known or before is None:
+        return maf, False
+    if before.covered:
+        return max(ZERO, maf + after.total - before.total), True
+    return (maf, True) if maf > 0 else (after.total, True)
+
+
+def _record(bill, result, paid_result, maf, bills_by_id, paid_bills) -> RecordResult:
     if bill.id.startswith("setl:"):
         record = bill.id
         paid = maf[record]
@@ -326,7 +412,7 @@ def _record(bill, result, paid_result, maf, bills_by_id, paid_bills, recovered) 
         record=record,
         visit_type=bill.visit_type,
         end_date=bill.end_date,
-        paid=paid - recovered.get(record, ZERO),
+        paid=paid,
         due=result.total,
         before_steps=before_steps,
         after_steps=result.step_lines(_),
@@ -360,7 +446,9 @@ def _acted(proposal: Proposal) -> bool:
     return proposal.application_id is not None or hasattr(proposal, "recovery")
 
 
-def reassess_person_year(*, person, year: int, day: date | None = None) -> list[Proposal]:
+def reassess_person_year(
+    *, person, year: int, day: date | None = None, changed: dict | None = None
+) -> list[Proposal]:
     """Re-assess one person's year and bring its proposals up to date (one transaction).
 
     Invariant: at most one live proposal per record; an unchanged amount is left as it is.
@@ -373,7 +461,7 @@ def reassess_person_year(*, person, year: int, day: date | None = None) -> list[
     created = []
     with transaction.atomic():
         person = Person.objects.select_for_update().select_related("region").get(pk=person.pk)
-        records = {r.record: r for r in person_year_records(person, year, day=day)}
+        records = {r.record: r for r in person_year_records(person, year, day=day, changed=changed)}
         live = live_proposals(person, year)
         for record in sorted(set(records) | set(live)):
             result = records.get(record)
@@ -381,6 +469,8 @@ def reassess_person_year(*, person, year: int, day: date | None = None) -> list[
             current = live.get(record)
             if current is not None and (current.difference == difference or _acted(current)):
                 continue
+            if current is not None and result is not None and not result.known:
+                continue  # a plain re-run cannot tell: the proposal stands
             new = None
             if difference != 0:
                 version = 1 + max(

@@ -44,6 +44,8 @@ class ReassessmentRun(models.Model):
         related_name="reassessment_runs",
     )
     person_years = models.JSONField(_("人员年度"), default=list)
+    # {person_id: {identity_id: [category, start, end] | null}}: identities before the change
+    before_identities = models.JSONField(_("变更前身份"), default=dict, blank=True)
     persons = models.PositiveIntegerField(_("人数"), default=0)
     chunks_total = models.PositiveIntegerField(_("分段总数"), default=0)
     chunks_done = models.PositiveIntegerField(_("已完成分段"), default=0)

@@ -201,3 +201,66 @@ def test_a_change_outside_any_year_with_records_proposes_nothing(
         )
     assert Proposal.objects.count() == 0
     assert Alert.objects.filter(kind=Alert.Kind.REASSESSMENT).count() == 0
+
+
+def test_a_settlement_moves_by_what_the_change_did_not_by_the_counters_own_rounding(
+    near_subsistence_person, caseworker_haibowan, haibowan, django_capture_on_commit_callbacks
+):
+    # The counter paid 3,400 where the engine says 3,500 for 低保边缘: not ours to correct.
+    settlement(
+        near_subsistence_person,
+        "S-OWN",
+        enddate=date(2023, 7, 3),
+        policy="20000",
+        basic="10000",
+        critical="0",
+        maf_pay="3400",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        beneficiaries.identity_grant(
+            person=near_subsistence_person,
+            category=Category.SUBSISTENCE,
+            start=date(2023, 1, 1),
+            region=haibowan,
+            by=caseworker_haibowan,
+        )
+    (proposal,) = _proposals(near_subsistence_person).values()
+    # 低保 gives 7,500 instead of 3,500: the counter's 3,400 moves by 4,000.
+    assert (proposal.paid, proposal.due, proposal.difference) == (
+        D("3400.00"),
+        D("7400.00"),
+        D("4000.00"),
+    )
+    # A plain re-run (no before-change identities) leaves the proposal as it is.
+    assert corrections.reassess_person_year(person=near_subsistence_person, year=2023) == []
+    proposal.alert.refresh_from_db()
+    assert proposal.alert.status == Alert.Status.OPEN
+
+
+def test_a_grant_tops_up_an_unassisted_settlement_but_not_one_the_counter_already_paid(
+    haibowan, caseworker_haibowan, django_capture_on_commit_callbacks
+):
+    from factories import PersonFactory
+
+    person = PersonFactory(region=haibowan)
+    for setl_id, maf in (("S-PAID", "2000"), ("S-NONE", "0")):
+        settlement(
+            person,
+            setl_id,
+            enddate=date(2023, 8, 1),
+            policy="10000",
+            basic="6000",
+            critical="0",
+            maf_pay=maf,
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        beneficiaries.identity_grant(
+            person=person,
+            category=Category.SUBSISTENCE,
+            start=date(2023, 1, 1),
+            region=haibowan,
+            by=caseworker_haibowan,
+        )
+    proposals = _proposals(person)
+    assert set(proposals) == {"setl:S-NONE"}
+    assert proposals["setl:S-NONE"].due == D("3000.00")  # 4,000 × 75%
