@@ -77,11 +77,14 @@ class _Pending:
     # person → identity → its period before this transaction (None: granted in it)
     befores: dict[int, dict[int, Period | None]] = field(default_factory=dict)
     roster_batch_id: int | None = None
+    registered: bool = False  # its flush is queued with on_commit
 
     def flush(self) -> None:
         connection = transaction.get_connection()
         if getattr(connection, "_reassessment_pending", None) is self:
             connection._reassessment_pending = None
+        if not self.person_years:
+            return
         reassessment_queue(
             sorted(self.person_years), befores=self.befores, roster_batch_id=self.roster_batch_id
         )
@@ -113,13 +116,23 @@ def note_identity_change(
         return
     connection = transaction.get_connection()
     pending = _pending()
-    registered = bool(pending.person_years)
+    registered = pending.registered
+    pending.registered = True
     pending.person_years.update((person_id, year) for year in years)
     pending.befores.setdefault(person_id, {}).setdefault(identity_id, before)
     if not connection.in_atomic_block:
         pending.flush()
     elif not registered:
         transaction.on_commit(pending.flush)
+
+
+def discard_pending() -> None:
+    """Forget the identity changes noted so far in this transaction (the demo seed: its base
+    identities are history being loaded, not late changes to re-assess)."""
+    pending = getattr(transaction.get_connection(), "_reassessment_pending", None)
+    if pending is not None:
+        pending.person_years.clear()
+        pending.befores.clear()
 
 
 def note_roster_batch(batch) -> None:
