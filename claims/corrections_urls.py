@@ -10,9 +10,7 @@ urlpatterns = [
     path("<int:pk>/act/", views.proposal_act, name="proposal_act"),
     path("recoveries/<int:pk>/", views.recovery_detail, name="recovery_detail"),
     path("recoveries/<int:pk>/notice.pdf", views.recovery_pdf, name="recovery_pdf"),
-    path(
-        "recoveries/<int:pk>/<str:action>/",
-        views.recovery_action,
-        name="recovery_action",
-    ),
+    path("recoveries/<int:pk>/approve/", views.recovery_approve, name="recovery_approve"),
+    path("recoveries/<int:pk>/notify/", views.recovery_notify, name="recovery_notify"),
+    path("recoveries/<int:pk>/repay/", views.recovery_repay, name="recovery_repay"),
 ]

@@ -150,24 +150,41 @@ def recovery_detail(request, pk: int):
 
 @login_required
 @require_POST
-def recovery_action(request, pk: int, action: str):
+def recovery_approve(request, pk: int):
     case = _case(request, pk)
     try:
-        if action == "approve":
-            recovery.recovery_approve(case=case, by=request.user)
-            messages.success(request, _("追回案件已审批，应收追回待遇款已记账。"))
-        elif action == "notify":
-            recovery.recovery_notify(case=case, by=request.user)
-            messages.success(request, _("已登记追回通知书送达。"))
-        elif action == "repay":
-            recovery.recovery_repay(
-                case=case,
-                amount=_amount(request.POST.get("amount")),
-                paid_on=_day(request.POST.get("paid_on")),
-                reference=request.POST.get("reference", ""),
-                by=request.user,
-            )
-            messages.success(request, _("已登记追回款并记账。"))
+        recovery.recovery_approve(case=case, by=request.user)
+        messages.success(request, _("追回案件已审批，应收追回待遇款已记账。"))
+    except ValidationError as exc:
+        _flash(request, exc)
+    return redirect("claims:recovery_detail", case.pk)
+
+
+@login_required
+@require_POST
+def recovery_notify(request, pk: int):
+    case = _case(request, pk)
+    try:
+        recovery.recovery_notify(case=case, by=request.user)
+        messages.success(request, _("已登记追回通知书送达。"))
+    except ValidationError as exc:
+        _flash(request, exc)
+    return redirect("claims:recovery_detail", case.pk)
+
+
+@login_required
+@require_POST
+def recovery_repay(request, pk: int):
+    case = _case(request, pk)
+    try:
+        recovery.recovery_repay(
+            case=case,
+            amount=_amount(request.POST.get("amount")),
+            paid_on=_day(request.POST.get("paid_on")),
+            reference=request.POST.get("reference", ""),
+            by=request.user,
+        )
+        messages.success(request, _("已登记追回款并记账。"))
     except ValidationError as exc:
         _flash(request, exc)
     return redirect("claims:recovery_detail", case.pk)
