@@ -37,6 +37,7 @@ from beneficiaries.services import (
     person_register,
     person_update,
 )
+from claims import corrections
 from core import idnumber, tabular
 from core.choices import Category, Department
 from core.models import Region
@@ -672,6 +673,7 @@ def roster_apply(*, batch: RosterBatch, by) -> RosterPlan:
                 _("名单有 %(count)s 处错误，未导入。") % {"count": len(plan.errors)}
             )
         _write(plan, batch, by)
+        corrections.note_roster_batch(batch)  # the re-assessment it queues shows on its page
         batch.preview_rows.all().delete()  # the lines now say what the roster did
     return plan
 

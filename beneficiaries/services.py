@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from beneficiaries.models import Enrollment, Household, Identity, Person
+from claims import corrections
 from core import idnumber
 from core.audit import audit_event
 from core.choices import Department
@@ -216,6 +217,9 @@ def identity_grant(
         if reason:
             identity._change_reason = reason[:100]
         identity.save()
+        corrections.note_identity_change(
+            person.pk, None, (category, start, end), identity_id=identity.pk
+        )
     return identity
 
 
@@ -255,6 +259,12 @@ def identity_change(
         fields = [field for field, value in new.items() if getattr(identity, field) != value]
         if not fields:
             return identity
+        corrections.note_identity_change(
+            identity.person_id,
+            (identity.category, identity.start, identity.end),
+            (identity.category, new["start"], new["end"]),
+            identity_id=identity.pk,
+        )
         for field in fields:
             setattr(identity, field, new[field])
         identity._history_user = by
@@ -274,6 +284,12 @@ def identity_terminate(*, identity: Identity, end: date, reason: str, by) -> Ide
         identity = Identity.objects.select_for_update().get(pk=identity.pk)
         if identity.end is not None and identity.end <= end:
             raise ValidationError({"end": _("该身份已于 %(end)s 终止。") % {"end": identity.end}})
+        corrections.note_identity_change(
+            identity.person_id,
+            (identity.category, identity.start, identity.end),
+            (identity.category, identity.start, end),
+            identity_id=identity.pk,
+        )
         identity.end = end
         identity.end_reason = reason.strip()
         identity._history_user = by

@@ -56,3 +56,6 @@ class AttachmentAdmin(ReadOnlyAdmin):
     list_display = ["id", "application", "original_name", "content_type", "size", "uploaded_at"]
     search_fields = ["original_name", "=application__person__id_number"]
     list_select_related = ["application__person"]
+
+
+from claims import admin_corrections  # noqa: E402,F401  (DOMAIN §11 models, read-only)

@@ -276,7 +276,10 @@ def seed(*, users) -> dict[str, int]:
                 paid_on=paid_on,
                 by=users["accountant"],  # the fund accountant records payments (§8)
             )
+    from claims import demo_corrections
+
     return {
         "claims_institutions": Institution.objects.count(),
         "claims_applications_created": created,
+        **demo_corrections.seed(users=users),  # DOMAIN §11: one recovery, one top-up
     }

@@ -76,6 +76,7 @@ class Application(models.Model):
     class Kind(models.TextChoices):
         REIMBURSEMENT = "reimbursement", _("手工（零星）报销")
         ON_APPLICATION = "on_application", _("依申请救助")
+        SUPPLEMENTARY = "supplementary", _("补发")
 
     class Channel(models.TextChoices):
         COUNTER = "counter", _("窗口受理")
@@ -442,3 +443,6 @@ class SimulationRun(models.Model):
         if self.status == self.Status.SUCCESS:
             return 100
         return int(100 * self.chunks_done / self.chunks_total) if self.chunks_total else 0
+
+
+from claims.models_corrections import Proposal, ReassessmentRun, RecoveryCase, Repayment  # noqa: E402,F401

@@ -24,3 +24,16 @@ def simulation_run_task(run_id: int) -> dict:
 
     run = simulation_run_execute(run_id=run_id)
     return {"run": run_id, "status": run.status if run else "already_claimed"}
+
+
+@shared_task(acks_late=True)
+def reassessment_chunk_task(run_id: int, index: int) -> dict:
+    """Re-assess chunk `index` of a re-assessment run (DOMAIN §11); idempotent, so a lost
+    task is simply run again (acks_late)."""
+    from claims.corrections import reassessment_chunk
+
+    return {
+        "run": run_id,
+        "chunk": index,
+        "proposals": reassessment_chunk(run_id=run_id, index=index),
+    }

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from claims import simulation_views, views
 
@@ -22,5 +22,6 @@ urlpatterns = [
     path("bills/<int:pk>/delete/", views.bill_delete, name="bill_delete"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
     path("simulations/", simulation_views.simulation_list, name="simulation_list"),
+    path("corrections/", include("claims.corrections_urls")),
     path("simulations/<int:pk>/", simulation_views.simulation_detail, name="simulation_detail"),
 ]

@@ -322,6 +322,7 @@ class Alert(models.Model):
         MISSED_REIMBURSEMENT = "missed_reimbursement", _("漏报销")
         OUT_OF_CATALOG = "out_of_catalog", _("目录外费用超标")
         ROSTER_UNCONFIRMED = "roster_unconfirmed", _("名单未确认身份")
+        REASSESSMENT = "reassessment", _("待遇复核（补发/追回）")
 
     class Watch(models.TextChoices):
         IMPOVERISHMENT = "impoverishment", _("因病致贫")
@@ -334,6 +335,7 @@ class Alert(models.Model):
         RESOLVED = "resolved", _("已解决")
         DISMISSED = "dismissed", _("已排除")
         CLOSED = "closed", _("已自动关闭")
+        SUPERSEDED = "superseded", _("已被替代")
 
     ACTIVE = (Status.OPEN, Status.IN_PROGRESS)
 

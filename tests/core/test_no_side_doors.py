@@ -154,7 +154,10 @@ def objects(tmp_path, settings, haibowan, wuhai, caseworker_haibowan, accountant
     simulation = SimulationRun.objects.create(
         area=wuhai, year=2023, draft={}, created_by=accountant_city
     )
+    proposal, recovery_case = _correction_objects(person, caseworker_haibowan)
     return {
+        "proposal": proposal.pk,
+        "recovery_case": recovery_case.pk,
         "clearing": clearing.pk,
         "clearing_line": clearing_line.pk,
         "payee": clearing_line.payee,
@@ -176,6 +179,46 @@ def objects(tmp_path, settings, haibowan, wuhai, caseworker_haibowan, accountant
     }
 
 
+def _correction_objects(person, preparer):
+    """A recovery proposal of 海勃湾区 and its case (DOMAIN §11)."""
+    from claims.models import Proposal, RecoveryCase
+
+    alert = Alert.objects.create(
+        kind=Alert.Kind.REASSESSMENT,
+        year=2023,
+        period="2023",
+        certno=person.id_number,
+        subject="setl:S1/v1",
+        name=person.name,
+        person=person,
+        region=person.region,
+    )
+    proposal = Proposal.objects.create(
+        alert=alert,
+        person=person,
+        year=2023,
+        record="setl:S1",
+        setl_id="S1",
+        visit_type="inpatient",
+        end_date=date(2023, 7, 1),
+        direction=Proposal.Direction.RECOVERY,
+        paid=Decimal("100"),
+        due=Decimal("0"),
+        difference=Decimal("-100"),
+    )
+    case = RecoveryCase.objects.create(
+        proposal=proposal,
+        person=person,
+        area=person.region.coordination_area,
+        year=2023,
+        visit_type="inpatient",
+        amount=Decimal("100"),
+        status=RecoveryCase.Status.APPROVED,
+        prepared_by=preparer,
+    )
+    return proposal, case
+
+
 # What each URL's `pk` is, by URL name (first matching prefix); other id arguments by name.
 PK_OF = [
     ("beneficiaries:identity_change", "identity"),
@@ -187,6 +230,8 @@ PK_OF = [
     ("claims:bill_delete", "bill"),
     ("claims:attachment_download", "attachment"),
     ("claims:simulation_", "simulation"),
+    ("claims:proposal_", "proposal"),
+    ("claims:recovery_", "recovery_case"),
     ("claims:", "application"),
     ("funds:reconciliation_", "reconciliation"),
     ("funds:clearing_", "clearing"),
