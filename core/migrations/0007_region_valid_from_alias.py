@@ -5,30 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0006_auditevent_match_undo'),
+        ("core", "0006_auditevent_match_undo"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='region',
-            name='valid_from',
-            field=models.DateField(blank=True, null=True, verbose_name='启用日期'),
+            model_name="region",
+            name="valid_from",
+            field=models.DateField(blank=True, null=True, verbose_name="启用日期"),
         ),
         migrations.CreateModel(
-            name='RegionAlias',
+            name="RegionAlias",
             fields=[
-                ('code', models.CharField(max_length=6, primary_key=True, serialize=False, verbose_name='原行政区划代码')),
-                ('name', models.CharField(max_length=50, verbose_name='原名称')),
-                ('valid_until', models.DateField(blank=True, null=True, verbose_name='停用日期')),
-                ('source', models.CharField(blank=True, max_length=100, verbose_name='依据')),
-                ('successor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='aliases', to='core.region', verbose_name='现行政区划')),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=6,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="原行政区划代码",
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, verbose_name="原名称")),
+                ("valid_until", models.DateField(blank=True, null=True, verbose_name="停用日期")),
+                ("source", models.CharField(blank=True, max_length=100, verbose_name="依据")),
+                (
+                    "successor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="aliases",
+                        to="core.region",
+                        verbose_name="现行政区划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '已撤销的区划代码',
-                'verbose_name_plural': '已撤销的区划代码',
-                'ordering': ['code'],
+                "verbose_name": "已撤销的区划代码",
+                "verbose_name_plural": "已撤销的区划代码",
+                "ordering": ["code"],
             },
         ),
     ]

@@ -3,4 +3,12 @@ from .policy import Policy, PolicyCategory
 from .regions import Region, RegionAlias
 from .users import User
 
-__all__ = ["AuditEvent", "HistoricalAuditBase", "Policy", "PolicyCategory", "Region", "RegionAlias", "User"]
+__all__ = [
+    "AuditEvent",
+    "HistoricalAuditBase",
+    "Policy",
+    "PolicyCategory",
+    "Region",
+    "RegionAlias",
+    "User",
+]
