@@ -61,3 +61,53 @@ def policy_copy(
             category._history_user = by
             category.save()
     return copy
+
+
+# --- Refusals where a policy is needed ----------------------------------------------------
+
+
+def policy_missing_message(area: Region, action: str, when: str) -> str:
+    return _(
+        "%(area)s%(when)s没有生效的医疗救助政策，不能%(action)s。"
+        "请管理员先为该统筹地区建立政策（可复制已有政策后修改）。"
+    ) % {"area": area.name, "when": when, "action": action}
+
+
+def require_policy(area: Region | str, day: date, action: str) -> Policy:
+    """The policy of coordination area `area` in force on `day`, or a ValidationError that
+    says, in Chinese, which area lacks one and what cannot be done (never a 500)."""
+    if not isinstance(area, Region):
+        area = Region.objects.get(code=area)
+    policy = Policy.objects.in_force(area, day)
+    if policy is None:
+        when = _("在%(day)s") % {"day": day.isoformat()}
+        raise ValidationError(policy_missing_message(area, action, when))
+    return policy
+
+
+def policy_during(area: Region, start: date, end: date) -> bool:
+    """Whether any policy of `area` is in force on some day of start..end."""
+    from django.db.models import Q
+
+    return (
+        Policy.objects.filter(area=area, valid_from__lte=end)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
+        .exists()
+    )
+
+
+# Checks that apply an area's policy (its watch lines, subsidy or catalogue limits, §7).
+POLICY_CHECKS = {"high_cost", "uninsured", "out_of_catalog"}
+
+
+def scan_refusal(check: str, area_code: str, start: date, end: date) -> str | None:
+    """Why `check` cannot run for `area_code` over start..end: its coordination area has no
+    policy in force then (None: it can). Region-wide runs skip areas without a policy."""
+    if check not in POLICY_CHECKS or not area_code:
+        return None
+    region = Region.objects.select_related("parent").filter(code=area_code).first()
+    area = region.coordination_area if region else None
+    if area is None or policy_during(area, start, end):
+        return None
+    when = _("在%(start)s至%(end)s期间") % {"start": start.isoformat(), "end": end.isoformat()}
+    return policy_missing_message(area, _("运行该检查"), when)

@@ -17,9 +17,10 @@ from core.audit import audit_event
 from core.choices import Category
 from core.exports import safe_row
 from core.models import AuditEvent, Region, User
+from core.policy_services import scan_refusal
 from core.scoping import can_write, region_of, scoped
 from monitoring import selectors, services
-from monitoring.checks import china_today, interrupt_stale_runs
+from monitoring.checks import china_today, interrupt_stale_runs, parse_period
 from monitoring.forms import (
     AlertFilterForm,
     AssignForm,
@@ -388,6 +389,11 @@ def runs(request):
                 raise PermissionDenied(_("自治区级用户只能查看，不能修改。"))
             check, period = form.cleaned_data["check"], form.cleaned_data["period"]
             code = area.code if area else ""
+            parsed = parse_period(period)
+            refusal = scan_refusal(check, code, parsed.start, parsed.end)
+            if refusal:
+                messages.error(request, refusal)
+                return redirect("monitoring:runs")
             interrupt_stale_runs(check_name=check, period=period, area=code)
             if CheckRun.objects.filter(
                 check_name=check, period=period, area=code, outcome=CheckRun.Outcome.RUNNING
