@@ -121,6 +121,15 @@ class PolicyAdmin(SimpleHistoryAdmin):
     list_display = ["name", "area", "valid_from", "valid_to", "annual_cap"]
     list_filter = ["area"]
     inlines = [PolicyCategoryInline]
+    actions = ["copy_policy"]
+
+    @admin.action(description=_("以所选政策为模板建立新政策"), permissions=["add"])
+    def copy_policy(self, request, queryset):
+        """To the portal page that copies it (area, start date), then back here to edit."""
+        if queryset.count() != 1:
+            self.message_user(request, _("请只选择一项政策作为模板。"), messages.WARNING)
+            return None
+        return HttpResponseRedirect(f"{reverse('policy_copy')}?source={queryset.get().pk}")
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.is_used():

@@ -64,7 +64,7 @@ def index(request):
     assignees = list(_assignees(request.user))
     form = AlertFilterForm(params, assignees=assignees)
     cleaned = form.cleaned_data if form.is_valid() else {"status": "active"}
-    alerts = selectors.alert_queue(request.user, cleaned)
+    alerts = selectors.alert_queue(request.user, {**cleaned, "region": params.get("region")})
     page = Paginator(alerts, 30).get_page(request.GET.get("page"))
     query = params.copy()
     query.pop("page", None)
@@ -211,7 +211,9 @@ def alert_export(request):
     params.setdefault("status", "active")
     form = AlertFilterForm(params, assignees=_assignees(request.user))
     cleaned = form.cleaned_data if form.is_valid() else {"status": "active"}
-    alerts = selectors.alert_queue(request.user, cleaned).order_by("certno", "subject", "id")
+    alerts = selectors.alert_queue(
+        request.user, {**cleaned, "region": params.get("region")}
+    ).order_by("certno", "subject", "id")
     full_id = request.user.has_perm("monitoring.export_alerts_full_id")
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet(_("预警"))

@@ -224,3 +224,54 @@ def test_simulating_an_area_without_a_policy_is_refused(client, django_user_mode
     )
     assert response.status_code == 200
     assert "没有生效的救助政策，无法测算" in response.content.decode()
+
+
+# --- The page and the admin action ----------------------------------------------------------
+
+
+def test_an_admin_copies_a_policy_on_the_page_then_edits_it_in_admin(
+    client, django_user_model, wuhai_2023
+):
+    admin = _user(django_user_model, "adm_bt", "150200", Role.ADMIN)
+    admin.is_staff = True
+    admin.save()
+    client.force_login(admin)
+    page = client.get(reverse("policy_copy"), {"source": wuhai_2023.pk})
+    assert page.status_code == 200
+    assert list(page.context["form"].fields["area"].queryset.values_list("code", flat=True)) == [
+        "150200"
+    ]
+    response = client.post(
+        reverse("policy_copy"),
+        {"source": wuhai_2023.pk, "area": "150200", "valid_from": "2023-01-01", "name": ""},
+    )
+    copy = Policy.objects.get(area_id="150200")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:core_policy_change", args=[copy.pk])
+    again = client.post(
+        reverse("policy_copy"),
+        {"source": wuhai_2023.pk, "area": "150200", "valid_from": "2023-06-01"},
+    )
+    assert again.status_code == 200
+    assert "期间重叠" in again.content.decode()
+    assert Policy.objects.filter(area_id="150200").count() == 1
+
+
+def test_the_page_is_closed_to_other_roles_and_to_regional_users(
+    client, caseworker_haibowan, regional_viewer
+):
+    client.force_login(caseworker_haibowan)
+    assert client.get(reverse("policy_copy")).status_code == 403
+    grant_role(regional_viewer, Role.ADMIN)
+    client.force_login(regional_viewer)
+    assert client.get(reverse("policy_copy")).status_code == 403
+
+
+def test_the_admin_action_opens_the_page_with_the_source(admin_city, client, wuhai_2023):
+    client.force_login(admin_city)
+    response = client.post(
+        reverse("admin:core_policy_changelist"),
+        {"action": "copy_policy", "_selected_action": [wuhai_2023.pk]},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('policy_copy')}?source={wuhai_2023.pk}"
