@@ -81,12 +81,12 @@ def assistance_bars(figures) -> SafeString:
         '<text x="{}" y="15" font-size="11" fill="#495057">{}</text>',
         [
             (LEFT, MANUAL, LEFT + 14, _("手工报销")),
-            (LEFT + 110, ONESTOP, LEFT + 124, _("一站式结算")),
+            (LEFT + 220, ONESTOP, LEFT + 234, _("一站式结算")),
         ],
     )
     return format_html(
         '<svg viewBox="0 0 {} {}" width="100%" role="img" aria-label="{}" '
-        'xmlns="http://www.w3.org/2000/svg" class="fund-chart">{}{}</svg>',
+        'xmlns="http://www.w3.org/2000/svg" class="region-chart">{}{}</svg>',
         WIDTH,
         height,
         _("各盟市救助支出"),

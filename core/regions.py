@@ -58,6 +58,16 @@ def institution_region(code: str | None) -> str | None:
     return resolve_region(match.group(1)) or match.group(1)
 
 
+def agency_name(area: Region | None) -> str:
+    """The medical-security agency of a coordination area, as forms print it (§8: every
+    league/city runs its own); settings.AGENCY_NAME without an area."""
+    from django.conf import settings
+
+    if area is None or area.code == settings.AGENCY_AREA:
+        return settings.AGENCY_NAME
+    return settings.AGENCY_NAMES.get(area.code) or f"{area.name}医疗保障事务中心"
+
+
 for _model in (Region, RegionAlias):
     post_save.connect(clear_cache, sender=_model, dispatch_uid=f"regions-cache-{_model.__name__}")
     post_delete.connect(

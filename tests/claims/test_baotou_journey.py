@@ -6,12 +6,14 @@ submits it; Baotou's supervisor approves, Baotou's fund accountant records the p
 posts to Baotou's fund (not Wuhai's).
 """
 
+import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.urls import reverse
+from pypdf import PdfReader
 
 from beneficiaries.models import Person
 from claims.models import Application, Institution
@@ -132,6 +134,9 @@ def test_baotou_takes_an_application_from_registration_to_payment(client, baotou
     application.refresh_from_db()
     assert (application.status, application.total) == ("approved", Decimal("3500.00"))
     assert application.form_number.startswith("150200-2023-")
+    pdf = client.get(reverse("claims:application_pdf", args=[application.pk]))
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "包头市医疗保障事务中心" in text and "乌海" not in text
 
     client.force_login(baotou["accountant"])
     response = client.post(
