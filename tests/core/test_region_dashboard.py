@@ -5,7 +5,9 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from claims.models import Application
 from core import idnumber
@@ -179,4 +181,9 @@ def test_the_links_show_that_areas_records(client, regional_viewer, two_cities):
 def test_the_page_in_english(client, regional_viewer, two_cities):
     client.force_login(regional_viewer)
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
-    assert client.get(reverse("region_dashboard")).status_code == 200
+    try:
+        response = client.get(reverse("region_dashboard"))
+        assert response.status_code == 200
+        assert response["Content-Language"] == "en"
+    finally:
+        translation.activate(settings.LANGUAGE_CODE)  # the portal's middleware leaves it set
