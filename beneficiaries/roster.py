@@ -41,6 +41,7 @@ from claims import corrections
 from core import idnumber, tabular
 from core.choices import Category, Department
 from core.models import Region
+from core.regions import resolve_region
 from core.scoping import can_write, check_allowed
 from core.tabular import TableError, count_rows, xlsx_rows
 
@@ -311,7 +312,7 @@ def _validate_rows(roster: RosterFile, region: Region, plan: RosterPlan) -> list
     headers = roster.headers
     known_regions = set(
         Region.objects.filter(
-            code__in={_text(cells.get("region_code")) for _n, cells in roster.rows}
+            code__in={resolve_region(_text(cells.get("region_code"))) for _n, cells in roster.rows}
         ).values_list("code", flat=True)
     )
     parsed = []
@@ -355,7 +356,8 @@ def _validate_rows(roster: RosterFile, region: Region, plan: RosterPlan) -> list
                 error(row, key, _("必填项为空"))
         if row.start and row.end and row.end < row.start:
             error(row, "end", _("终止日期早于认定日期"))
-        row.region_code = _text(cells.get("region_code"))
+        raw_region = _text(cells.get("region_code"))
+        row.region_code = resolve_region(raw_region) or raw_region  # §8: old codes map
         if not row.region_code:
             error(row, "region_code", _("必填项为空"))
         elif row.region_code not in known_regions:

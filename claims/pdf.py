@@ -14,6 +14,7 @@ from weasyprint import CSS
 from core import idnumber
 from core.money import format_money, to_chinese_capitals
 from core.pdf import render_pdf, stylesheet
+from core.regions import agency_name
 
 _STYLESHEET: CSS | None = None
 
@@ -32,6 +33,7 @@ def form_context(application) -> dict:
     categories = sorted({b.get_category_display() for b in bills if b.category})
     return {
         "application": application,
+        "agency": agency_name(application.area),
         "person": person,
         "masked_id": idnumber.mask(person.id_number),
         "categories": "、".join(categories) or "—",

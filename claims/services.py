@@ -31,6 +31,7 @@ from claims.pdfscan import pdf_has_active_content
 from core.choices import VisitType
 from core.identifiers import normalize_identifier
 from core.money import money
+from core.policy_services import require_policy
 from core.scoping import check_allowed, region_of
 
 S = Application.Status
@@ -126,6 +127,7 @@ def application_create(
         raise ValidationError(_("该人员的户籍区划不属于任何统筹地区。"))
     if received_on > selectors.today():
         raise ValidationError({"received_on": _("受理日期不能晚于今天。")})
+    require_policy(area, received_on, _("受理救助申请"))  # §8: an area without a policy
     application = Application(
         person=person,
         area=area,

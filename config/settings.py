@@ -307,6 +307,10 @@ LOGGING = {
 
 # --- Portal -----------------------------------------------------------------------------
 
-# Shown on forms and printed approval forms.
+# Shown on forms and printed approval forms: the agency of AGENCY_AREA; other coordination
+# areas name theirs in AGENCY_NAMES ("150200=包头市医疗保障事务中心,…"), else
+# "<area>医疗保障事务中心" (core.regions.agency_name).
 AGENCY_NAME = env.str("AGENCY_NAME", default="乌海市医疗保障事务中心")
+AGENCY_AREA = env.str("AGENCY_AREA", default="150300")
+AGENCY_NAMES = env.dict("AGENCY_NAMES", default={})
 PORTAL_NAME = "医疗救助经办管理平台"

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy
 
 from core import auth_views as core_auth_views
+from core import region_views
 from core import views as core_views
 
 admin.site.site_header = settings.PORTAL_NAME
@@ -20,6 +21,8 @@ handler500 = "core.error_views.server_error"
 urlpatterns = [
     path("", core_views.dashboard, name="dashboard"),
     path("favicon.ico", core_views.favicon, name="favicon"),
+    path("region/", region_views.region_dashboard, name="region_dashboard"),
+    path("policies/copy/", region_views.policy_copy_view, name="policy_copy"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/2fa/", core_auth_views.two_factor_enrol, name="two_factor_enrol"),

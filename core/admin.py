@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_mixins import ReadOnlyAdminMixin
-from core.models import AuditEvent, Policy, PolicyCategory, Region, User
+from core.models import AuditEvent, Policy, PolicyCategory, Region, RegionAlias, User
 from core.models.policy import POLICY_IN_USE
 from core.two_factor_admin import second_factor_reset_action
 from core.user_services import user_deactivate
@@ -16,9 +16,18 @@ from core.user_services import user_deactivate
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "level", "parent"]
+    list_display = ["code", "name", "level", "parent", "valid_from"]
     list_filter = ["level"]
     search_fields = ["code", "name"]
+
+
+@admin.register(RegionAlias)
+class RegionAliasAdmin(admin.ModelAdmin):
+    """Superseded codes (loaded from core/data/regions_150000.csv) and their successors."""
+
+    list_display = ["code", "name", "successor", "valid_until", "source"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["successor"]
 
 
 @admin.register(User)
@@ -112,6 +121,15 @@ class PolicyAdmin(SimpleHistoryAdmin):
     list_display = ["name", "area", "valid_from", "valid_to", "annual_cap"]
     list_filter = ["area"]
     inlines = [PolicyCategoryInline]
+    actions = ["copy_policy"]
+
+    @admin.action(description=_("以所选政策为模板建立新政策"), permissions=["add"])
+    def copy_policy(self, request, queryset):
+        """To the portal page that copies it (area, start date), then back here to edit."""
+        if queryset.count() != 1:
+            self.message_user(request, _("请只选择一项政策作为模板。"), messages.WARNING)
+            return None
+        return HttpResponseRedirect(f"{reverse('policy_copy')}?source={queryset.get().pk}")
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.is_used():

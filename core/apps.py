@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("基础设置")
 
     def ready(self):
-        from core import audit, checks, roles, signin, user_services  # noqa: F401 (checks registers itself)
+        from core import audit, checks, regions, roles, signin, user_services  # noqa: F401 (checks, regions register themselves)
 
         audit.connect_signals()
         signin.connect_signals()

@@ -39,7 +39,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import idnumber
+from core import idnumber, regions
 from core.choices import VisitType
 from core.models import Region
 from core.money import money
@@ -114,8 +114,7 @@ def coordination_area(code: str) -> Region:
 
 def institution_region(code: str) -> str | None:
     """The region code inside a national institution code (§8), or None if malformed."""
-    match = INSTITUTION_CODE.fullmatch(code or "")
-    return match.group(1) if match else None
+    return regions.institution_region(code)  # an old code maps to its successor
 
 
 def _month_end_moment(year: int, month: int) -> datetime:

@@ -29,6 +29,7 @@ from core import idnumber, tabular
 from core.identifiers import normalize_identifier
 from core.models import Region
 from core.money import money
+from core.regions import resolve_region
 
 from .medical_types import medical_type_lookup, unknown_codes
 
@@ -556,7 +557,7 @@ class _RowChecker:
         med_type = texts["med_type"]
         if len(med_type) > 10:
             bad("med_type", _("医疗类别过长"))
-        admdvs = texts["insu_admdvs"]
+        admdvs = resolve_region(texts["insu_admdvs"]) or texts["insu_admdvs"]  # §8: old codes map
         if admdvs and admdvs not in self.regions:
             bad("insu_admdvs", _("医保区划代码未知"))
 

@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from core import idnumber
+from core.models import Region
 from core.scoping import scoped, user_region_codes
 from monitoring.models import Alert, CheckRun, Settlement, SettlementImport
 
@@ -63,6 +64,9 @@ def alert_queue(user, params: dict) -> QuerySet[Alert]:
     kind = params.get("kind")
     if kind:
         alerts = alerts.filter(kind=kind)
+    region = Region.objects.filter(code=params.get("region") or "").first()
+    if region is not None:  # the regional dashboard's links: one area (§8)
+        alerts = alerts.filter(region__code__startswith=region.prefix)
     status = params.get("status")
     if status == "active" or status is None:
         alerts = alerts.filter(status__in=Alert.ACTIVE)

@@ -17,9 +17,10 @@ from core.audit import audit_event
 from core.choices import Category
 from core.exports import safe_row
 from core.models import AuditEvent, Region, User
+from core.policy_services import scan_refusal
 from core.scoping import can_write, region_of, scoped
 from monitoring import selectors, services
-from monitoring.checks import china_today, interrupt_stale_runs
+from monitoring.checks import china_today, interrupt_stale_runs, parse_period
 from monitoring.forms import (
     AlertFilterForm,
     AssignForm,
@@ -63,7 +64,7 @@ def index(request):
     assignees = list(_assignees(request.user))
     form = AlertFilterForm(params, assignees=assignees)
     cleaned = form.cleaned_data if form.is_valid() else {"status": "active"}
-    alerts = selectors.alert_queue(request.user, cleaned)
+    alerts = selectors.alert_queue(request.user, {**cleaned, "region": params.get("region")})
     page = Paginator(alerts, 30).get_page(request.GET.get("page"))
     query = params.copy()
     query.pop("page", None)
@@ -210,7 +211,9 @@ def alert_export(request):
     params.setdefault("status", "active")
     form = AlertFilterForm(params, assignees=_assignees(request.user))
     cleaned = form.cleaned_data if form.is_valid() else {"status": "active"}
-    alerts = selectors.alert_queue(request.user, cleaned).order_by("certno", "subject", "id")
+    alerts = selectors.alert_queue(
+        request.user, {**cleaned, "region": params.get("region")}
+    ).order_by("certno", "subject", "id")
     full_id = request.user.has_perm("monitoring.export_alerts_full_id")
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet(_("预警"))
@@ -388,6 +391,11 @@ def runs(request):
                 raise PermissionDenied(_("自治区级用户只能查看，不能修改。"))
             check, period = form.cleaned_data["check"], form.cleaned_data["period"]
             code = area.code if area else ""
+            parsed = parse_period(period)
+            refusal = scan_refusal(check, code, parsed.start, parsed.end)
+            if refusal:
+                messages.error(request, refusal)
+                return redirect("monitoring:runs")
             interrupt_stale_runs(check_name=check, period=period, area=code)
             if CheckRun.objects.filter(
                 check_name=check, period=period, area=code, outcome=CheckRun.Outcome.RUNNING

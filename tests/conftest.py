@@ -205,3 +205,13 @@ def celery_worker_process(django_db_serialized_rollback, transactional_db):
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_region_codes():
+    """core.regions caches the code map; a test's rolled-back regions must not outlive it."""
+    from core.regions import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()

@@ -25,6 +25,7 @@ class Region(models.Model):
         on_delete=models.PROTECT,
         related_name="children",
     )
+    valid_from = models.DateField(_("启用日期"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("行政区划")
@@ -60,3 +61,27 @@ class Region(models.Model):
         if self.level == self.Level.COUNTY:
             return self.parent
         return None
+
+
+class RegionAlias(models.Model):
+    """A superseded GB/T 2260 code (撤盟设市, renamed or merged units) and the current unit
+    that replaced it, so an old record's code still maps (`core.regions.resolve_region`)."""
+
+    code = models.CharField(_("原行政区划代码"), max_length=6, primary_key=True)
+    name = models.CharField(_("原名称"), max_length=50)
+    successor = models.ForeignKey(
+        Region,
+        verbose_name=_("现行政区划"),
+        on_delete=models.PROTECT,
+        related_name="aliases",
+    )
+    valid_until = models.DateField(_("停用日期"), null=True, blank=True)
+    source = models.CharField(_("依据"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("已撤销的区划代码")
+        verbose_name_plural = _("已撤销的区划代码")
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.name}（{self.code}）→ {self.successor_id}"

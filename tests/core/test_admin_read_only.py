@@ -21,6 +21,7 @@ CASE_APPS = {"core", "beneficiaries", "claims", "funds", "monitoring"}
 # institution register. Everything else of the case apps is case data or written by services.
 EDITABLE = {
     "core.region",
+    "core.regionalias",  # superseded GB/T 2260 codes and their successors (DOMAIN §8)
     "core.user",
     "core.policy",
     "claims.institution",

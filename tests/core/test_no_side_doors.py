@@ -330,3 +330,41 @@ def test_the_objects_owner_reaches_them(client, objects, supervisor_city):
     ):
         args = dict(_object_patterns())[name]
         assert client.get(reverse(name, kwargs=_kwargs(name, args, objects))).status_code == 200
+
+
+# --- The whole region: the comparison page and regional users' read-only walk ------------
+
+
+def test_the_region_dashboard_is_404_for_district_and_city_users(
+    client, other_district, other_city, supervisor_city, regional_viewer
+):
+    url = reverse("region_dashboard")
+    for user in (other_district, other_city, _all_roles(supervisor_city)):
+        client.force_login(user)
+        assert client.get(url).status_code == 404, user
+    client.force_login(regional_viewer)
+    assert client.get(url).status_code == 200
+
+
+def test_a_regional_user_with_every_role_writes_nothing_anywhere(client, objects, regional_viewer):
+    """Every object URL, POSTed by a 自治区 user holding every role: refused (a 403/404, or a
+    page or redirect with the refusal), and not one value of the case data changes (§8)."""
+    from django.apps import apps
+
+    case_models = [
+        m
+        for m in apps.get_models()
+        if m._meta.app_label in {"beneficiaries", "claims", "funds", "monitoring"}
+    ]
+
+    def snapshot():
+        return {m._meta.label: list(m._base_manager.order_by("pk").values()) for m in case_models}
+
+    client.force_login(_all_roles(regional_viewer))
+    before = snapshot()
+    for name, args in _object_patterns():
+        url = reverse(name, kwargs=_kwargs(name, args, objects))
+        assert client.post(url, {}).status_code != 500, name
+    after = snapshot()
+    changed = [label for label in before if before[label] != after[label]]
+    assert not changed

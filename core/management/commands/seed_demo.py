@@ -1,4 +1,5 @@
-"""Idempotent demo data for Wuhai: users of each role and case data for every screen.
+"""Idempotent demo data for Wuhai (and a little for 包头市): users of each role and case data
+for every screen.
 
 Each app contributes through `<app>/demo.py`, a `seed(*, users) -> dict[str, int]` that is safe
 to run again; they run in the order below, in one transaction.
@@ -10,7 +11,9 @@ import importlib.util
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
+from core import demo_region
 from core.models import Region, User
 from core.roles import Role, grant_role, sync_roles
 
@@ -26,6 +29,11 @@ DEMO_USERS = [
     ("accountant", "赵财务", "150300", [Role.ACCOUNTANT], False, False),
     ("admin", "张管理", "150300", [Role.ADMIN], True, True),
     ("caseworker_wuda", "刘经办", "150304", [Role.CASEWORKER], False, False),
+    # A second city (包头市, core.demo_region) and a regional (自治区) viewer: scoping across
+    # cities, and the regional comparison page.
+    ("caseworker_baotou", "包经办", "150200", [Role.CASEWORKER], False, False),
+    ("supervisor_baotou", "包审核", "150200", [Role.SUPERVISOR], False, False),
+    ("regional", "孙督导", "150000", [Role.SUPERVISOR], False, False),
 ]
 # These accounts (and only these) skip the second factor while DEMO_MODE is set
 # (core.two_factor.demo_user_exempt); `make run` sets it, production never does.
@@ -63,6 +71,7 @@ class Command(BaseCommand):
                 if importlib.util.find_spec(f"{app}.demo") is None:
                     continue
                 counts.update(importlib.import_module(f"{app}.demo").seed(users=users))
+            counts.update(demo_region.seed(users=users, today=timezone.localdate()))
 
         self.stdout.write(self.style.SUCCESS(f"{settings.PORTAL_NAME} 演示数据已就绪。"))
         for key, value in counts.items():

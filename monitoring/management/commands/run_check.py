@@ -11,6 +11,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 from core.models import Region
+from core.policy_services import scan_refusal
 from monitoring.checks import (
     CheckAlreadyRunning,
     InvalidPeriod,
@@ -47,11 +48,14 @@ class Command(BaseCommand):
         if name not in check_names():
             self._fail(f"check {name!r} is not available in this installation")
         try:
-            parse_period(period)
+            parsed = parse_period(period)
         except InvalidPeriod as exc:
             self._fail(str(exc))
         if area and not Region.objects.filter(code=area).exists():
             self._fail(f"unknown region code {area!r}")
+        refusal = scan_refusal(name, area, parsed.start, parsed.end)
+        if refusal:
+            self._fail(refusal)
         try:
             run = check_run(name=name, period=period, area=area, options={"full": full})
         except CheckAlreadyRunning as exc:
