@@ -61,9 +61,9 @@ def _roster_rows(count: int):
 
 
 def _settlement_rows(count: int):
-    from monitoring.importing import COLUMNS
+    from monitoring.settlements.spec import COLUMNS
 
-    header = [name for name, _a, _r in COLUMNS]
+    header = [column.field for column in COLUMNS]
     rng = random.Random(8)
     yield header
     for i in range(count):
@@ -279,7 +279,7 @@ class Command(BaseCommand):
                         )
                     transaction.set_rollback(True)
             elif kind == "settlement_check":
-                from monitoring.importing import ImportFileError, settlement_import
+                from monitoring.settlements import ImportFileError, settlement_import
 
                 try:
                     result = settlement_import(path=path, dry_run=True)
