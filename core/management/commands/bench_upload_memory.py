@@ -256,7 +256,7 @@ class Command(BaseCommand):
             if kind == "roster_preview":
                 from django.db import transaction
 
-                from beneficiaries.roster import roster_batch_create
+                from beneficiaries.roster_services import roster_batch_create
 
                 data = Path(path).read_bytes()  # the upload view reads the file like this
                 # The upload as the view does it: stored, read, planned, preview stored; then
