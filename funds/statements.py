@@ -8,18 +8,19 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from core.identifiers import normalize_identifier
-from core.tabular import TableError, parse_amount, parse_date, read_table
+from core.tabular import Column, TableError, cell_text, open_table, parse_amount, parse_date
 from funds.models import StatementLine
 from funds.selectors import month_end
 
-# canonical name → accepted headers (Chinese first; English compared case-insensitively)
-COLUMNS = {
-    "date": ("日期", "date"),
-    "reference": ("凭证号", "reference"),
-    "memo": ("摘要", "memo"),
-    "credit": ("收入", "credit"),
-    "debit": ("支出", "debit"),
-}
+# The columns of §9.3 (a `core.tabular` column spec): Chinese header, English header. One of
+# 收入 and 支出 is required besides the date.
+COLUMNS = [
+    Column("date", ("日期", "date")),
+    Column("reference", ("凭证号", "reference"), required=False),
+    Column("memo", ("摘要", "memo"), required=False),
+    Column("credit", ("收入", "credit"), required=False),
+    Column("debit", ("支出", "debit"), required=False),
+]
 
 
 class StatementError(Exception):
@@ -47,43 +48,21 @@ class ParsedStatement:
     errors: list[dict] = field(default_factory=list)
 
 
-def _map_headers(headers: list[str]) -> dict[str, str]:
-    found = {}
-    for header in headers:
-        for name, accepted in COLUMNS.items():
-            if header == accepted[0] or header.lower() == accepted[1]:
-                if name in found:  # 收入 and credit: one column twice (§9)
-                    raise StatementError(
-                        _("表头中“%(column)s”列出现了两次。") % {"column": accepted[0]}
-                    )
-                found[name] = header
-    return found
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 def statement_parse(file_or_path, filename: str, *, year: int, month: int) -> ParsedStatement:
-    """Read a statement; each bad field is a row error. Raises StatementError when unusable."""
+    """Read a statement through the one reader (`core.tabular`, column spec `COLUMNS`); each
+    bad field is a row error. Raises StatementError when the file is unusable. The format is
+    decided by the content, not by `filename`."""
     try:
-        headers, rows = read_table(file_or_path, filename)
+        table = open_table(file_or_path, COLUMNS)
     except TableError as exc:
         raise StatementError(str(exc)) from exc
-    columns = _map_headers(headers)
-    missing = [COLUMNS[n][0] for n in ("date",) if n not in columns]
+    columns = table.columns
     if "credit" not in columns and "debit" not in columns:
-        missing.append("收入/支出")
-    if missing:
-        raise StatementError(_("缺少必需的列：%(cols)s") % {"cols": "、".join(missing)})
+        raise StatementError(_("缺少必需的列：%(columns)s") % {"columns": "收入/支出"})
     first, last = date(year, month, 1), month_end(year, month)
     result = ParsedStatement()
     try:
-        for number, values in rows:
+        for number, values in table.rows():
             result.rows += 1
             _parse_row(number, values, columns, first, last, result)
     except TableError as exc:
@@ -93,12 +72,12 @@ def statement_parse(file_or_path, filename: str, *, year: int, month: int) -> Pa
 
 def _parse_row(number, values, columns, first, last, result: ParsedStatement) -> None:
     def bad(name, message):
-        result.errors.append({"row": number, "field": columns[name], "message": message})
+        result.errors.append({"row": number, "field": columns.header(name), "message": message})
 
     errors_before = len(result.errors)
     day = None
     try:
-        day = parse_date(values.get(columns["date"]))
+        day = parse_date(columns.cell(values, "date"))
         if day is None:
             bad("date", _("缺少日期"))
         elif not first <= day <= last:
@@ -110,7 +89,7 @@ def _parse_row(number, values, columns, first, last, result: ParsedStatement) ->
         if name not in columns:
             continue
         try:
-            value = parse_amount(values.get(columns[name]))
+            value = parse_amount(columns.cell(values, name))
         except ValueError:
             bad(name, _("金额格式错误（元，最多两位小数）"))
             continue
@@ -130,10 +109,8 @@ def _parse_row(number, values, columns, first, last, result: ParsedStatement) ->
             row=number,
             date=day,
             # §9: references are compared normalized (NFKC, no whitespace or zero-width).
-            reference=normalize_identifier(_text(values.get(columns.get("reference", ""), "")))[
-                :40
-            ],
-            memo=_text(values.get(columns.get("memo", ""), ""))[:200],
+            reference=normalize_identifier(cell_text(columns.cell(values, "reference")))[:40],
+            memo=cell_text(columns.cell(values, "memo"))[:200],
             direction=direction,
             amount=amount,
         )
