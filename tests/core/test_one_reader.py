@@ -151,3 +151,45 @@ def test_a_column_twice_is_unusable_for_every_exchange(tmp_path):
     for extra in ("SETL_ID", "insu_optins"):  # one header twice; a field and its alias
         with pytest.raises(ImportFileError, match="出现了两次"):
             settlement_import(path=str(twice(extra)), dry_run=True)
+
+
+# --- The column spec -----------------------------------------------------------------------
+
+SPEC = [
+    tabular.Column("name", ("姓名", "name")),
+    tabular.Column("code", ("代码", "code", "alias_code")),
+    tabular.Column("note", ("备注", "note"), required=False),
+]
+
+
+def test_a_column_map_finds_fields_by_any_accepted_header_as_normalized():
+    columns = tabular.map_columns(["\ufeff ＮＡＭＥ ", "other", "Alias_Code"], SPEC)
+    assert columns.index == {"name": 0, "code": 2}
+    assert columns.header("code") == "Alias_Code"  # row errors name the header as written
+    assert columns.cell(["王", "x"], "code") == ""  # a short row, or a column the file lacks
+    assert "note" not in columns
+
+
+def test_a_column_map_refuses_a_missing_or_repeated_column():
+    with pytest.raises(tabular.MissingColumns) as missing:
+        tabular.map_columns(["备注"], SPEC)
+    assert str(missing.value) == "缺少必需的列：姓名、代码"
+    with pytest.raises(tabular.RepeatedColumn, match="代码"):
+        tabular.map_columns(["姓名", "代码", "code"], SPEC)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "gb18030"])
+def test_a_csv_on_disk_is_streamed_in_its_detected_encoding(tmp_path, encoding):
+    path = tmp_path / "s.csv"
+    path.write_bytes("姓名,代码\n王建国,1\n\n李四,2\n".encode(encoding))
+    table = tabular.open_table(str(path), SPEC)
+    assert table.encoding == ("gb18030" if encoding == "gb18030" else "utf-8-sig")
+    assert list(table.rows()) == [(2, ["王建国", "1"]), (4, ["李四", "2"])]
+    assert table.position == table.total == path.stat().st_size
+
+
+def test_bytes_that_are_neither_encoding_are_unusable(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes("姓名,代码\n".encode() + b"\xff\xfe\xfa\xfb\n")
+    with pytest.raises(tabular.TableError, match="编码"):
+        tabular.open_table(str(path), SPEC)
