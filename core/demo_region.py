@@ -132,8 +132,8 @@ def _settlement_row(seq: int, person, maf: D) -> dict:
 
 
 def _settlements(people) -> int:
-    from monitoring.importing import settlement_import
     from monitoring.models import Settlement
+    from monitoring.settlements import settlement_import
 
     rows = [
         _settlement_row(i, p, D("900.00") if i % 2 else D("0.00")) for i, p in enumerate(people)

@@ -332,8 +332,8 @@ def write_file(path: Path = FILE) -> Path:
 
 def seed(*, users) -> dict[str, int]:
     from monitoring.checks import CheckAlreadyRunning, check_names, check_run
-    from monitoring.importing import settlement_import
     from monitoring.models import Alert, CheckRun, Settlement
+    from monitoring.settlements import settlement_import
 
     # The institutions (and their levels, for the out-of-catalog check) are the claims app's
     # register, seeded by claims.demo with the same codes as INSTITUTIONS.

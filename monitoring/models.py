@@ -99,6 +99,19 @@ class SettlementImport(models.Model):
         return self.status in (self.Status.QUEUED, self.Status.VALIDATING, self.Status.APPLYING)
 
 
+class StageStatus(models.IntegerChoices):
+    """The verdict on one row of a settlement extract while it is staged (DOMAIN §9.2): the
+    session-local staging table of `monitoring.settlements` stores it as a smallint."""
+
+    NEW = 0, _("新结算")
+    INVALID = 1, _("行有错误")
+    REPEATED = 2, _("结算ID在文件中重复")
+    CONFLICT = 3, _("已导入但数据不一致")
+    SAME = 4, _("已导入且相同")
+    NO_TARGET = 5, _("原结算ID不存在")
+    IGNORED = 6, _("无效行（vali_flag 为 0）")
+
+
 class Settlement(models.Model):
     """One settlement (结算) of the national platform's extract, keyed by `setl_id` (§9.2).
 

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 
 from core.jobs import Heartbeat, stale_before
 from core.scoping import check_allowed, check_writable, region_of
-from monitoring.importing import ImportFileError, settlement_import
 from monitoring.models import Alert, AlertNote, SettlementImport
+from monitoring.settlements import ImportFileError, settlement_import
 
 STORED_ERRORS = 500  # row errors kept on the batch for the page; the command prints them all
 
@@ -332,9 +332,9 @@ def _settlements_refile(lookup, matching: list) -> int:
 
 
 def _lock_settlements() -> None:
-    """One import at a time decides visit types (importing.check_file takes the same lock):
+    """One import at a time decides visit types (settlements.staging.check_file takes the same lock):
     an import running now commits first and its rows are re-filed here; one starting after
-    re-reads the dictionary under the lock (`importing.refile_if_changed`)."""
+    re-reads the dictionary under the lock (`settlements.staging.refile_if_changed`)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("LOCK TABLE monitoring_settlement IN SHARE ROW EXCLUSIVE MODE")

@@ -14,13 +14,13 @@ from django.views.decorators.http import require_POST
 from beneficiaries.demo import DEMO_ROSTER_NAME
 from beneficiaries.forms import RosterUploadForm
 from beneficiaries.models import RosterBatch, RosterLine
-from beneficiaries.roster import (
-    RosterFileError,
+from beneficiaries.roster import RosterFileError
+from beneficiaries.roster_services import (
+    roster_apply as apply_roster,
+)
+from beneficiaries.roster_services import (
     roster_batch_create,
     roster_batch_preview,
-)
-from beneficiaries.roster import (
-    roster_apply as apply_roster,
 )
 from beneficiaries.selectors import cheap_page, roster_batches
 from beneficiaries.views.access import get_writable
@@ -32,7 +32,7 @@ PREVIEW_PAGE = 100  # preview rows a page
 @dataclass
 class StoredPreview:
     counts: dict
-    errors: list[dict]  # the first row errors (roster.STORED_ERRORS)
+    errors: list[dict]  # the first row errors (beneficiaries.roster_services.STORED_ERRORS)
     error_count: int
 
 

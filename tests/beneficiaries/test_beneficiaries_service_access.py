@@ -12,7 +12,7 @@ from roster_helpers import csv_bytes
 
 from beneficiaries import services
 from beneficiaries.models import Identity, Person, RosterBatch
-from beneficiaries.roster import roster_apply, roster_batch_create, roster_batch_plan
+from beneficiaries.roster_services import roster_apply, roster_batch_create, roster_batch_plan
 from beneficiaries.subsidies import subsidy_batch_confirm, subsidy_batch_create
 from core import idnumber
 from core.choices import Category

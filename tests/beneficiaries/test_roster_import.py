@@ -11,7 +11,8 @@ from openpyxl import Workbook
 from roster_helpers import HEADER, csv_bytes
 
 from beneficiaries.models import Identity, Person, RosterBatch, RosterLine
-from beneficiaries.roster import RosterFileError, read_roster, roster_import, roster_preview
+from beneficiaries.roster import RosterFileError, read_roster, roster_preview
+from beneficiaries.roster_services import roster_import
 from beneficiaries.services import identity_grant
 from core import idnumber
 from core.choices import Category, Department

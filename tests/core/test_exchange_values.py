@@ -16,7 +16,7 @@ from beneficiaries.roster import roster_preview
 from core import idnumber
 from core.models import Region
 from funds.reconciliation import statement_parse
-from monitoring.importing import settlement_import
+from monitoring.settlements import settlement_import
 from tests.monitoring.monitoring_helpers import HEADER
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from beneficiaries import services as beneficiaries_services
-from beneficiaries.roster import roster_batch_create
+from beneficiaries.roster_services import roster_batch_create
 from beneficiaries.subsidies import subsidy_batch_create
 from claims import services as claims_services
 from claims.demo import seed_institutions

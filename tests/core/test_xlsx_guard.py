@@ -132,11 +132,11 @@ def test_import_roster_refuses_a_zip_bomb_with_exit_2(tmp_path, settings):
 
 @pytest.mark.django_db
 def test_import_settlements_refuses_an_over_long_sheet_with_exit_2(tmp_path, settings):
-    from monitoring.importing import COLUMNS
     from monitoring.models import Settlement
+    from monitoring.settlements.spec import COLUMNS
 
     settings.IMPORT_MAX_ROWS = 2
-    header = [name for name, _aliases, _required in COLUMNS]
+    header = [column.field for column in COLUMNS]
     path = tmp_path / "settlements.xlsx"
     path.write_bytes(without_dimension(xlsx([["x"] * len(header)] * 3, header=header)))
     code, out, err = _call("import_settlements", str(path))

@@ -65,7 +65,7 @@ def import_rows(tmp_path, rows):
     """Import §9.2 rows (the monitoring helpers' `srow` dicts) through the real service."""
     from monitoring_helpers import write_csv
 
-    from monitoring.importing import settlement_import
+    from monitoring.settlements import settlement_import
 
     result = settlement_import(path=write_csv(tmp_path / "extract.csv", rows))
     assert not result.errors, result.errors

@@ -3,7 +3,7 @@
 import pytest
 from monitoring_helpers import write_csv
 
-from monitoring.importing import settlement_import
+from monitoring.settlements import settlement_import
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from monitoring_helpers import HEADER, certno, srow
 
 from core.models import Policy
-from monitoring.importing import settlement_import
+from monitoring.settlements import settlement_import
 
 pytestmark = pytest.mark.django_db
 

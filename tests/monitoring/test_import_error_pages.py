@@ -4,7 +4,7 @@ page; the page never re-reads the upload."""
 import pytest
 from django.urls import reverse
 
-from monitoring import importing
+from monitoring import services
 from monitoring.models import SettlementImport
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def test_stored_errors_are_paged_without_reading_the_file(client, caseworker_hai
     def no_reading(*args, **kwargs):
         raise AssertionError("the preview re-read the file")
 
-    monkeypatch.setattr(importing, "settlement_import", no_reading)
+    monkeypatch.setattr(services, "settlement_import", no_reading)
     client.force_login(caseworker_haibowan)
     url = reverse("monitoring:import_detail", args=[batch.pk])
     first = client.get(url)

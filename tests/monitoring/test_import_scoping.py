@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from monitoring_helpers import certno, srow, write_csv
 
 from monitoring import services
-from monitoring.importing import settlement_import
 from monitoring.models import Settlement, SettlementImport
+from monitoring.settlements import settlement_import
 from tests.factories import PersonFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,10 +13,10 @@ from django.urls import reverse
 from monitoring_helpers import certno, srow
 
 from core.models import Region
-from monitoring import pgcopy, services
-from monitoring.importing import settlement_import
+from monitoring import services
 from monitoring.medical_types import medical_type_lookup
 from monitoring.models import MedicalType, Settlement, SettlementImport
+from monitoring.settlements import copypath, settlement_import
 
 pytestmark = pytest.mark.django_db
 
@@ -278,7 +278,7 @@ def test_the_copy_path_and_the_row_checker_file_every_code_alike(
             rows.append(srow(f"S{i}-{j}", C1 if j else C2, med_type=code, insu_admdvs=admdvs))
     path = settlement_file(rows)
     taken = []
-    real = pgcopy.load_csv
+    real = copypath.load_csv
 
     def spy(*args, **kwargs):
         result = real(*args, **kwargs)
@@ -291,9 +291,9 @@ def test_the_copy_path_and_the_row_checker_file_every_code_alike(
         Settlement.objects.all().delete()
         return result.unknown_med_types, stored
 
-    monkeypatch.setattr(pgcopy, "load_csv", spy)
+    monkeypatch.setattr(copypath, "load_csv", spy)
     copied = outcome()
-    monkeypatch.setattr(pgcopy, "load_csv", lambda *a, **k: None)
+    monkeypatch.setattr(copypath, "load_csv", lambda *a, **k: None)
     streamed = outcome()
     assert taken == [True]
     assert copied == streamed
@@ -325,7 +325,7 @@ def test_a_code_mapped_while_a_large_file_is_written_files_its_rows_too(
     settlement_file, monkeypatch
 ):
     """The overlapped path (a large CSV) re-reads the dictionary under its lock as well."""
-    real_write = pgcopy._write
+    real_write = copypath._write
     taken = []
 
     def write(*args, **kwargs):
@@ -334,8 +334,8 @@ def test_a_code_mapped_while_a_large_file_is_written_files_its_rows_too(
         MedicalType.objects.create(code="9901", name="x", visit_type="inpatient")
         return written
 
-    monkeypatch.setattr(pgcopy, "OVERLAP_MIN_BYTES", 0)
-    monkeypatch.setattr(pgcopy, "_write", write)
+    monkeypatch.setattr(copypath, "OVERLAP_MIN_BYTES", 0)
+    monkeypatch.setattr(copypath, "_write", write)
     result = settlement_import(
         path=settlement_file([srow("S1", C1, med_type="9901"), srow("S2", C2, med_type="11")])
     )

@@ -10,9 +10,8 @@ import pytest
 from django.db import connection
 from monitoring_helpers import HEADER, certno, srow
 
-from monitoring import pgcopy
-from monitoring.importing import settlement_import
 from monitoring.models import Settlement
+from monitoring.settlements import copypath, settlement_import
 
 pytestmark = pytest.mark.django_db
 
@@ -21,19 +20,19 @@ ON_POSTGRES = connection.vendor == "postgresql"
 
 
 def _streaming_only(monkeypatch):
-    monkeypatch.setattr(pgcopy, "load_csv", lambda *a, **k: None)
+    monkeypatch.setattr(copypath, "load_csv", lambda *a, **k: None)
 
 
 def _copy_taken(monkeypatch) -> list[bool]:
     taken: list[bool] = []
-    real = pgcopy.load_csv
+    real = copypath.load_csv
 
     def spy(*args, **kwargs):
         result = real(*args, **kwargs)
         taken.append(result is not None)
         return result
 
-    monkeypatch.setattr(pgcopy, "load_csv", spy)
+    monkeypatch.setattr(copypath, "load_csv", spy)
     return taken
 
 

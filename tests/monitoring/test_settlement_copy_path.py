@@ -13,9 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from monitoring_helpers import HEADER, certno, srow
 
-from monitoring import importing, pgcopy
-from monitoring.importing import settlement_import
 from monitoring.models import Settlement
+from monitoring.settlements import copypath, settlement_import, staging
 
 pytestmark = [
     pytest.mark.django_db,
@@ -28,7 +27,7 @@ STORED = [
 ]
 
 
-REAL_LOAD_CSV = pgcopy.load_csv
+REAL_LOAD_CSV = copypath.load_csv
 
 
 def outcome(path):
@@ -48,9 +47,9 @@ def both_paths(path, monkeypatch):
         taken.append(result is not None)
         return result
 
-    monkeypatch.setattr(pgcopy, "load_csv", spy)
+    monkeypatch.setattr(copypath, "load_csv", spy)
     copied = outcome(path)
-    monkeypatch.setattr(pgcopy, "load_csv", lambda *a, **k: None)
+    monkeypatch.setattr(copypath, "load_csv", lambda *a, **k: None)
     streamed = outcome(path)
     return copied, streamed, taken == [True]
 
@@ -172,7 +171,7 @@ def test_the_staging_tables_are_gone_after_an_import(settlement_file):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relname FROM pg_class WHERE relname LIKE %s AND relpersistence = 't'",
-            [importing.STAGE + "%"],
+            [staging.STAGE + "%"],
         )
         assert cursor.fetchall() == []
 

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from monitoring_helpers import HEADER, certno, srow
 
-from monitoring.importing import ImportFileError, settlement_import
 from monitoring.models import Settlement, SettlementImport
+from monitoring.settlements import ImportFileError, settlement_import
 
 pytestmark = pytest.mark.django_db
 

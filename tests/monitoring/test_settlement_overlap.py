@@ -12,9 +12,8 @@ import pytest
 from django.db import connection
 from monitoring_helpers import certno, srow
 
-from monitoring import importing, pgcopy
-from monitoring.importing import settlement_import
 from monitoring.models import Settlement, SettlementImport
+from monitoring.settlements import copypath, settlement_import, staging
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -25,8 +24,8 @@ C1, C2, C3 = certno(1), certno(2), certno(3)
 STORED = [
     f.attname for f in Settlement._meta.concrete_fields if f.attname not in ("id", "batch_id")
 ]
-REAL_APPLY = importing.apply_file
-REAL_OVERLAPPED = pgcopy.import_overlapped
+REAL_APPLY = staging.apply_file
+REAL_OVERLAPPED = copypath.import_overlapped
 
 
 @pytest.fixture
@@ -43,11 +42,11 @@ def paths(monkeypatch):
         seen["applied"] += 1
         return REAL_APPLY(*args, **kwargs)
 
-    monkeypatch.setattr(pgcopy, "import_overlapped", overlapped)
-    monkeypatch.setattr(importing, "apply_file", apply)
+    monkeypatch.setattr(copypath, "import_overlapped", overlapped)
+    monkeypatch.setattr(staging, "apply_file", apply)
 
     def use(overlap: bool):
-        monkeypatch.setattr(pgcopy, "OVERLAP_MIN_BYTES", 0 if overlap else 1 << 62)
+        monkeypatch.setattr(copypath, "OVERLAP_MIN_BYTES", 0 if overlap else 1 << 62)
         seen["overlapped"].clear()
         seen["applied"] = 0
 
@@ -160,14 +159,14 @@ def test_a_failure_of_the_checks_writes_nothing_and_is_raised(settlement_file, p
         raise RuntimeError("checks failed")
 
     paths["use"](True)
-    monkeypatch.setattr(importing, "check_file", broken)
+    monkeypatch.setattr(staging, "check_file", broken)
     with pytest.raises(RuntimeError, match="checks failed"):
         settlement_import(path=settlement_file([srow("S1", C1)]))
     assert state() == ([], [])
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relname FROM pg_class WHERE relname LIKE %s AND relpersistence = 't'",
-            [importing.STAGE + "%"],
+            [staging.STAGE + "%"],
         )
         assert cursor.fetchall() == []
 

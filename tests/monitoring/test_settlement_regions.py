@@ -4,8 +4,8 @@ import pytest
 from monitoring_helpers import certno, srow
 
 from core.scoping import scoped
-from monitoring.importing import settlement_import
 from monitoring.models import Settlement
+from monitoring.settlements import settlement_import
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
-from beneficiaries.roster import RosterFileError, roster_import
+from beneficiaries.roster import RosterFileError
+from beneficiaries.roster_services import roster_import
 from core.choices import Department
 from core.models import Region
 from core.tabular import parse_iso_date

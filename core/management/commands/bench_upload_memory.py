@@ -61,9 +61,9 @@ def _roster_rows(count: int):
 
 
 def _settlement_rows(count: int):
-    from monitoring.importing import COLUMNS
+    from monitoring.settlements.spec import COLUMNS
 
-    header = [name for name, _a, _r in COLUMNS]
+    header = [column.field for column in COLUMNS]
     rng = random.Random(8)
     yield header
     for i in range(count):
@@ -256,7 +256,7 @@ class Command(BaseCommand):
             if kind == "roster_preview":
                 from django.db import transaction
 
-                from beneficiaries.roster import roster_batch_create
+                from beneficiaries.roster_services import roster_batch_create
 
                 data = Path(path).read_bytes()  # the upload view reads the file like this
                 # The upload as the view does it: stored, read, planned, preview stored; then
@@ -279,7 +279,7 @@ class Command(BaseCommand):
                         )
                     transaction.set_rollback(True)
             elif kind == "settlement_check":
-                from monitoring.importing import ImportFileError, settlement_import
+                from monitoring.settlements import ImportFileError, settlement_import
 
                 try:
                     result = settlement_import(path=path, dry_run=True)

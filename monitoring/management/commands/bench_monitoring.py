@@ -31,7 +31,7 @@ from django.db import connection
 
 from core import idnumber
 from monitoring.checks import check_run
-from monitoring.importing import settlement_import
+from monitoring.settlements import settlement_import
 
 YEAR = 2023
 REGIONS = ["150302", "150303", "150304"]

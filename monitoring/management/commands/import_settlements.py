@@ -7,7 +7,7 @@ import tempfile
 
 from django.core.management.base import BaseCommand
 
-from monitoring.importing import ImportFileError, settlement_import
+from monitoring.settlements import ImportFileError, settlement_import
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ The file's bytes go to `COPY … (FORMAT csv)` unparsed, into a session-local ta
 column per file column (text, amounts too). One set-based query then finds every
 row the plain, canonical form does not cover — a rule broken, or a value written in another
 accepted form (`20230105`, a lower-case `x`, surrounding spaces …). Only those rows go through
-the Python row checker (`importing._RowChecker.check`), which words their errors exactly as on
+the Python row checker (`checker.RowChecker.check`), which words their errors exactly as on
 the streaming path, or writes their values back in canonical form. A view with the staging
 table's columns and types is laid over the raw table, so the file-wide checks and the merge
 are the same SQL on both paths.
@@ -23,37 +23,43 @@ file ends as checking first ends it.
 
 from __future__ import annotations
 
-import csv
 import threading
 from datetime import date
+from types import SimpleNamespace
 
 from django.db import DatabaseError, DataError, connection, connections, transaction
 
 from core import idnumber
 
-from . import importing as imp
+from . import staging
+from .checker import ImportResult, RowChecker
+from .spec import (
+    ALL_STAGE,
+    AMOUNT_LIMIT,
+    AMOUNTS,
+    HOSP,
+    INSUTYPES,
+    MAX_ERRORS,
+    RESIDENT_ID_CERT_TYPE,
+    STAGE,
+    TARGET,
+    TEXT_LIMITS,
+    StageStatus,
+    amount_rules_sql,
+)
+from .staging import FIX, RAW
 
-RAW = f"{imp.STAGE}_raw"
-FIX = f"{imp.STAGE}_fix"
+NEW, IGNORED = StageStatus.NEW.value, StageStatus.IGNORED.value
+SERVER_ENCODING = {"utf-8-sig": "UTF8", "gb18030": "GB18030"}  # Python's name → the server's
 COPY_CHUNK = 1 << 20  # bytes per write to COPY
-IGNORED = 6  # status of a `vali_flag = 0` row: counted as skipped, changes nothing
 # What Python's str.strip() removes, so a value SQL admits is one the checker keeps as it is.
 WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 # Free text (the codes are checked against their sets) and its column widths.
 FREE_TEXT = ("setl_id", "psn_name", "med_type", "fixmedins_code", "fixmedins_name", "init_setl_id")
-LIMIT = 1_000_000_000_000  # numeric(14, 2)
-HOSP = "hosp_part_amt"
+LIMIT = int(AMOUNT_LIMIT)  # numeric(14, 2)
 # An amount in plain form (§9): ASCII digits, at most 12 before and 2 after the point.
 PLAIN_AMOUNT = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"
 PLAIN_AMOUNT_FAST = r"-?[0-9]+(\.[0-9][0-9]?)?"  # the same, without the digit count
-TEXT_LIMITS = {
-    "setl_id": 40,
-    "psn_name": 50,
-    "med_type": 10,
-    "fixmedins_code": 30,
-    "fixmedins_name": 200,
-    "init_setl_id": 40,
-}
 DATE_FIELDS = ("begndate", "enddate")
 # Dates the fast path accepts as written; anything else is the checker's to judge.
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
@@ -70,13 +76,13 @@ def _literal(text: str) -> str:
 class _Layout:
     """The raw table's columns for one file header, and SQL for each field."""
 
-    def __init__(self, header: list[str], checker: imp._RowChecker):
+    def __init__(self, header: list[str], checker: RowChecker):
         self.width = len(header)
         self.index = checker.index
         self.medical_types = checker.medical_types
         # Amounts stay text as written: the plain-form query admits only plain decimals
         # (§9), and sends `1,234.50`, full-width digits, `1e3` … to the row checker.
-        self.amount_columns = {self.index[name] for name in imp.AMOUNTS if name in self.index}
+        self.amount_columns = {self.index[name] for name in AMOUNTS if name in self.index}
         self.types = ["text"] * self.width
         self.columns = [f"c{i}" for i in range(self.width)]
 
@@ -87,7 +93,7 @@ class _Layout:
     def amounts(self) -> dict[str, str]:
         """Each amount as SQL (of a row already settled: plain or canonical text); an empty
         or absent `hosp_part_amt` is 0 (§9.2)."""
-        amounts = {name: f"{self.col(name, '0')}::numeric" for name in imp.AMOUNTS if name != HOSP}
+        amounts = {name: f"{self.col(name, '0')}::numeric" for name in AMOUNTS if name != HOSP}
         amounts[HOSP] = f"COALESCE({self.col(HOSP, 'NULL')}::numeric, 0::numeric)"
         return amounts
 
@@ -96,7 +102,7 @@ class _Layout:
         `hosp_part_amt` is 0): one pattern over all of them, once per row (`amounts_plain`)."""
         cells = [
             f"COALESCE({self.col(name, 'NULL')}, '0')" if name == HOSP else self.col(name, "NULL")
-            for name in imp.AMOUNTS
+            for name in AMOUNTS
         ]
         # Written out, without counted repetition: PostgreSQL's regex engine is then a DFA,
         # ten times faster on this hot path. (Bounds: LIMIT in `plain_rules`.)
@@ -107,7 +113,7 @@ class _Layout:
         """Each amount as a number when all are plain (`amounts_plain`), else NULL
         (`n_<field>`), so no cast ever meets `1,234.50` or full-width digits."""
         parts = []
-        for name in imp.AMOUNTS:
+        for name in AMOUNTS:
             column = self.col(name, "NULL")
             value = f"COALESCE({column}, '0')" if name == HOSP else column
             parts.append(f"CASE WHEN amounts_plain THEN {value}::numeric END AS n_{name}")
@@ -146,7 +152,7 @@ class _Layout:
             "init_setl_id": c("init_setl_id"),
         }
         select = ", ".join(f"{sql} AS {name}" for name, sql in fields.items())
-        return f"CREATE TEMP VIEW {imp.STAGE} AS SELECT rowno, status, {select} FROM {RAW}"
+        return f"CREATE TEMP VIEW {STAGE} AS SELECT rowno, status, {select} FROM {RAW}"
 
     def plain_sql(self, regions: set[str]) -> str:
         """True for a row in plain, canonical form that breaks no row rule."""
@@ -173,8 +179,8 @@ class _Layout:
         rules.append(f"{c('vali_flag')} IN ('', '1')")
         rules.append(f"{c('refd_setl_flag')} IN ('', '0', '1')")
         rules.append(f"{c('refd_setl_flag')} <> '1' OR {c('init_setl_id')} <> ''")
-        rules.append(f"{c('psn_cert_type')} IN ('', '{imp.RESIDENT_ID_CERT_TYPE}')")
-        rules.append(f"{c('insutype')} IN ({', '.join(map(_literal, sorted(imp.INSUTYPES)))})")
+        rules.append(f"{c('psn_cert_type')} IN ('', '{RESIDENT_ID_CERT_TYPE}')")
+        rules.append(f"{c('insutype')} IN ({', '.join(map(_literal, sorted(INSUTYPES)))})")
         rules.append(f"{c('insu_admdvs')} IN ({', '.join(map(_literal, sorted(regions)))})")
 
         # A resident ID number: 17 digits, a check character (upper-case X), a real birth date
@@ -204,24 +210,16 @@ class _Layout:
         ]
 
         # Amounts: all given (`hosp_part_amt` may be empty: 0), at most two decimals as
-        # written (the checker also takes `1.500`), within numeric(14,2), all ≥ 0, or all ≤ 0
-        # on a reversal; NaN and infinities fail the bounds.
-        amounts = {name: f"n_{name}" for name in imp.AMOUNTS}
+        # written (the checker also takes `1.500`), within numeric(14,2) (NaN and infinities
+        # fail the bounds), then the §9.2 rules of `spec`, the table the checker applies.
+        amounts = {name: f"n_{name}" for name in AMOUNTS}
         listed = ", ".join(amounts.values())
         rules += [
             f"num_nulls({listed}) = 0",
             f"GREATEST({', '.join(f'scale({a})' for a in amounts.values())}) <= 2",
-            f"CASE WHEN {c('refd_setl_flag')} = '1' "
-            f"THEN GREATEST({listed}) <= 0 AND LEAST({listed}) > -{LIMIT} "
-            f"ELSE LEAST({listed}) >= 0 AND GREATEST({listed}) < {LIMIT} END",
+            f"GREATEST({listed}) < {LIMIT} AND LEAST({listed}) > -{LIMIT}",
         ]
-        a = {name: f"abs({sql})" for name, sql in amounts.items()}
-        rules += [
-            f"{a['inscp_scp_amt']} <= {a['medfee_sumamt']}",
-            f"{a['hifp_pay']} + {a['hifmi_pay']} <= {a['inscp_scp_amt']}",
-            f"{amounts['psn_part_amt']} = {amounts['medfee_sumamt']} - "
-            f"{amounts['fund_pay_sumamt']} - {amounts['hosp_part_amt']}",
-        ]
+        rules += amount_rules_sql(amounts.get, f"{c('refd_setl_flag')} = '1'", pg=True)
         return rules
 
 
@@ -244,32 +242,30 @@ def _create_lookups(cursor, today: date) -> None:
     )
 
 
-def drop(cursor) -> None:
-    for table in (RAW, FIX, f"{RAW}_days", f"{RAW}_births", f"{RAW}_times"):
-        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{table} CASCADE")
-
-
-def _read_header(path: str) -> tuple[bytes, list[str], str] | None:
-    """(the header line's bytes, its cells, the server encoding name) or None when the header
-    is anything but one plain line."""
-    with open(path, "rb") as f:
+def _header_line(table) -> bytes | None:
+    """The header line's bytes (what COPY skips), or None when the header is anything but one
+    plain line (quoted, or a bare carriage return inside)."""
+    with open(table.path, "rb") as f:
         first = f.readline(1 << 16)
     if not first.endswith(b"\n") or b'"' in first or b"\r" in first[:-2]:
         return None
-    for encoding, server in (("utf-8-sig", "UTF8"), ("gb18030", "GB18030")):
-        try:
-            text = first.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return first, next(csv.reader([text.rstrip("\r\n")])), server
-    return None
+    return first
+
+
+def _copy_input(table):
+    """(header line bytes, server encoding) when the COPY path may read this file, else None:
+    a CSV on disk on PostgreSQL with a plain header line."""
+    if connection.vendor != "postgresql" or table.is_xlsx or table.path is None:
+        return None
+    first = _header_line(table)
+    return None if first is None else (first, SERVER_ENCODING[table.encoding])
 
 
 def _copy(cursor, path: str, skip: int, layout: _Layout, encoding: str, source, progress):
     columns = ", ".join(layout.columns)
     cursor.execute(
         f"CREATE TEMP TABLE {RAW} (rowno integer GENERATED ALWAYS AS IDENTITY (START 2), "
-        f"status smallint NOT NULL DEFAULT {imp.NEW}, " + layout.column_defs() + ")"
+        f"status smallint NOT NULL DEFAULT {NEW}, " + layout.column_defs() + ")"
     )
     # Empty amounts stay NULL (an empty `hosp_part_amt` is 0, any other is a row error).
     text = ", ".join(n for i, n in enumerate(layout.columns) if i not in layout.amount_columns)
@@ -306,7 +302,7 @@ def _stage_raw(source, first: bytes, layout: _Layout, encoding: str, progress) -
     for server_encoding in dict.fromkeys([encoding, "GB18030"]):
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                drop(cursor)
+                staging.drop_raw(cursor)
                 _copy(cursor, source.path, len(first), layout, server_encoding, source, progress)
             return True
         except (DataError, psycopg.errors.DataError) as exc:
@@ -320,20 +316,19 @@ def _stage_raw(source, first: bytes, layout: _Layout, encoding: str, progress) -
     return False
 
 
-def load_csv(source, regions: set[str], progress, batch_id) -> imp.ImportResult | None:
-    """Stage a CSV extract through COPY (PostgreSQL). None: use the streaming path."""
-    if connection.vendor != "postgresql" or source.is_xlsx:
-        return None
-    found = _read_header(source.path)
+def load_csv(source, regions: set[str], progress, batch_id) -> ImportResult | None:
+    """Stage a CSV extract (an open `core.tabular.Table`) through COPY (PostgreSQL). None: use
+    the streaming path."""
+    found = _copy_input(source)
     if found is None:
         return None
-    first, header, encoding = found
-    checker = imp._RowChecker(imp._header_map(header), regions)
-    layout = _Layout(header, checker)
+    first, encoding = found
+    checker = RowChecker(source.columns, regions)
+    layout = _Layout(source.header, checker)
     if not _stage_raw(source, first, layout, encoding, progress):
         return None
 
-    result = imp.ImportResult(batch_id=batch_id)
+    result = ImportResult(batch_id=batch_id)
     with connection.cursor() as cursor:
         _create_lookups(cursor, checker.today)
         cursor.execute(f"SELECT count(*) FROM {RAW}")
@@ -388,7 +383,7 @@ def _verdict(checker, layout: _Layout, record, result) -> tuple:
         result.ignored += 1
         return (rowno, IGNORED, *[None] * layout.width)
     if errors:
-        if len(result.errors) < imp.MAX_ERRORS:
+        if len(result.errors) < MAX_ERRORS:
             result.errors.extend(errors)
         # Kept to find repeats and reversal targets; nothing else is read of an invalid row.
         _rowno, status, setl_id, init_setl_id, reversal = row
@@ -396,8 +391,8 @@ def _verdict(checker, layout: _Layout, record, result) -> tuple:
         staged = {"setl_id": setl_id, "init_setl_id": init_setl_id}
         staged["refd_setl_flag"] = "1" if reversal else "0"
     else:
-        status = imp.NEW
-        staged = dict(zip(imp._ALL_STAGE, row, strict=True))
+        status = NEW
+        staged = dict(zip(ALL_STAGE, row, strict=True))
         staged["refd_setl_flag"] = "1" if staged["refd_setl_flag"] else "0"
         staged["vali_flag"] = "1"
         staged["setl_time"] += "+00:00"  # the checker gives UTC
@@ -442,7 +437,7 @@ class _Checks(threading.Thread):
         self.decided = threading.Event()
         self.committed = False
         self.abandoned = False
-        self.result: imp.ImportResult | None = None
+        self.result: ImportResult | None = None
         self.pristine = False
         self.error: BaseException | None = None
 
@@ -453,7 +448,7 @@ class _Checks(threading.Thread):
             self.error = exc
         finally:
             self.checked.set()
-            imp._drop_stage()
+            staging.drop_stage()
             connections.close_all()  # this thread's connections only
 
     def _check(self):
@@ -465,13 +460,13 @@ class _Checks(threading.Thread):
         if self.progress:
             self.progress("checking", source.total, source.total)
         with transaction.atomic(), connection.cursor() as cursor:
-            counts = imp.check_file(cursor, result, recheck=False, lock=False, by=self.by)
+            counts = staging.check_file(cursor, result, recheck=False, lock=False, by=self.by)
         self.result = result
         self.pristine = (
             not result.errors
             and not result.irregular
             and not result.ignored
-            and set(counts) <= {imp.NEW}
+            and set(counts) <= {NEW}
         )
         self.checked.set()
         self.decided.wait()
@@ -481,9 +476,9 @@ class _Checks(threading.Thread):
         # was released in between, so the database checks run again under it.
         result.errors.clear()
         with transaction.atomic(), connection.cursor() as cursor:
-            imp.check_file(cursor, result, recheck=False, by=self.by)
+            staging.check_file(cursor, result, recheck=False, by=self.by)
             if not result.errors:
-                imp.apply_file(
+                staging.apply_file(
                     cursor,
                     result,
                     path=self.path,
@@ -499,34 +494,29 @@ def import_overlapped(source, regions, *, path, by, batch_id, progress):
     and uncommitted, then commits only what the checks find pristine. None: not for this file
     (xlsx, small, a header the server cannot take, inside a caller's transaction, or a file the
     server refuses) — the one-connection path imports it."""
-    if (
-        connection.vendor != "postgresql"
-        or source.is_xlsx
-        or connection.in_atomic_block
-        or source.size < OVERLAP_MIN_BYTES
-    ):
+    if connection.in_atomic_block or source.size < OVERLAP_MIN_BYTES:
         return None
-    found = _read_header(source.path)
+    found = _copy_input(source)
     if found is None:
         return None
-    first, header, encoding = found
-    checker = imp._RowChecker(imp._header_map(header), regions)  # a bad header fails here
-    layout = _Layout(header, checker)
+    first, encoding = found
+    layout = _Layout(source.header, RowChecker(source.columns, regions))
     checks = _Checks(source, regions, path=path, by=by, batch_id=batch_id, progress=progress)
     checks.start()
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("LOCK TABLE monitoring_settlement IN SHARE ROW EXCLUSIVE MODE")
+                cursor.execute(f"LOCK TABLE {TARGET} IN SHARE ROW EXCLUSIVE MODE")
                 checks.locked.set()
                 batch = (
                     batch_id
                     if batch_id is not None
-                    else imp._command_batch(path, by, imp.ImportResult())
+                    else staging.command_batch(path, by, ImportResult())
                 )
-                written = _write(cursor, imp._Source(source.path), first, layout, encoding, batch)
+                copied = SimpleNamespace(path=source.path, size=source.size, total=1, position=0)
+                written = _write(cursor, copied, first, layout, encoding, batch)
                 if written is not None:
-                    imp.refile_if_changed(cursor, layout.medical_types)
+                    staging.refile_if_changed(cursor, layout.medical_types)
             checks.checked.wait()
             result = checks.result
             if checks.error or result is None or not checks.pristine or written != result.imported:
@@ -534,7 +524,7 @@ def import_overlapped(source, regions, *, path, by, batch_id, progress):
             result.applied = True
             result.batch_id = batch
             if batch_id is None:
-                from .models import SettlementImport
+                from ..models import SettlementImport
 
                 SettlementImport.objects.filter(pk=batch).update(
                     rows=result.rows,
@@ -552,7 +542,7 @@ def import_overlapped(source, regions, *, path, by, batch_id, progress):
         checks.locked.set()  # it never waits on a writer that has failed
         checks.decided.set()
         checks.join()
-        imp._drop_stage()
+        staging.drop_stage()
     if checks.error:
         raise checks.error
     return checks.result
@@ -566,6 +556,6 @@ def _write(cursor, source, first: bytes, layout: _Layout, encoding: str, batch_i
     try:
         with transaction.atomic():
             cursor.execute(layout.view_sql())
-            return imp._merge(cursor, batch_id)
+            return staging.merge(cursor, batch_id)
     except DatabaseError:
         return None
