@@ -406,7 +406,8 @@ class RowChecker:
             bad("insutype", _("险种类型不在允许范围内"))
         if len(texts["med_type"]) > _MAX["med_type"]:
             bad("med_type", _("医疗类别过长"))
-        admdvs = resolve_region(texts["insu_admdvs"]) or texts["insu_admdvs"]  # §8: old codes map
+        # §8: an old code is stored as its successor
+        admdvs = texts["insu_admdvs"] = resolve_region(texts["insu_admdvs"]) or texts["insu_admdvs"]
         if admdvs and admdvs not in self.regions:
             bad("insu_admdvs", _("医保区划代码未知"))
         return texts

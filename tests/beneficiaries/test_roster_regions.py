@@ -6,7 +6,7 @@ import pytest
 from roster_helpers import csv_bytes
 
 from beneficiaries.models import Person
-from beneficiaries.roster import roster_import
+from beneficiaries.roster_services import roster_import
 from core import idnumber
 from core.models import Region
 

@@ -10,7 +10,7 @@ from claims_helpers import approved_application, example_a
 from factories import IdentityFactory, PersonFactory
 
 from beneficiaries.models import RosterBatch
-from beneficiaries.roster import roster_import
+from beneficiaries.roster_services import roster_import
 from claims import corrections
 from claims.models import Proposal, ReassessmentRun
 from core.choices import Category, Department
