@@ -17,7 +17,6 @@ for the holds), so its cost does not grow with Python loops over rows.
 """
 
 import calendar
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -39,6 +38,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from claims.institutions import institution_region
 from core import idnumber
 from core.choices import VisitType
 from core.models import Region
@@ -51,8 +51,6 @@ from funds.services import _post, _post_many, existing_posting, fund_for_area
 from monitoring.checks import china_today  # DOMAIN §9: today in Asia/Shanghai, shared
 
 ZERO = Decimal("0.00")
-# §8: a letter (H medical institution, P pharmacy) + the 6-digit region code + 5 digits.
-INSTITUTION_CODE = re.compile(r"[A-Z]([0-9]{6})[0-9]{5}", re.ASCII)
 POSTING_SUBJECTS = {"inpatient": Subject.INPATIENT, "outpatient": Subject.OUTPATIENT}
 
 
@@ -110,12 +108,6 @@ def coordination_area(code: str) -> Region:
     if region is None or region.level != Region.Level.CITY:
         raise ValidationError(_("%(code)s 不是统筹地区（盟市）的区划代码。") % {"code": code})
     return region
-
-
-def institution_region(code: str) -> str | None:
-    """The region code inside a national institution code (§8), or None if malformed."""
-    match = INSTITUTION_CODE.fullmatch(code or "")
-    return match.group(1) if match else None
 
 
 def _month_end_moment(year: int, month: int) -> datetime:
@@ -230,30 +222,12 @@ def _hold(clearing: Clearing, eligible) -> int:
 
 
 def _register_institutions(lines: list[ClearingLine], by) -> None:
-    """§8: the institution register is filled from settlements; codes it lacks are added
-    (name from the latest settlement, region from the code, level 1 until an admin sets it,
-    designated: they settle one-stop). Admins' edits of known institutions are kept."""
-    from simple_history.utils import bulk_create_with_history
+    """§8: the register is filled at import; codes it still lacks (rows imported before that,
+    or written by other means) are added here the same way. Admins' edits are kept."""
+    from claims.institutions import register_codes
 
-    from claims.models import Institution
-
-    codes = [line.institution_code for line in lines]
-    known = set(Institution.objects.filter(code__in=codes).values_list("code", flat=True))
-    new = [
-        Institution(
-            code=line.institution_code,
-            name=line.institution_name[:200],
-            level=Institution.Level.ONE,
-            admdvs=institution_region(line.institution_code) or "",
-            designated=True,
-        )
-        for line in lines
-        if line.institution_code not in known
-    ]
-    if new:
-        bulk_create_with_history(
-            new, Institution, default_user=by, default_change_reason=_("清算时由结算明细登记")
-        )
+    names = {line.institution_code: line.institution_name for line in lines}
+    register_codes(names, by=by, reason=_("清算时由结算明细登记"))
 
 
 def _totals(result: ClearingResult, lines: list[ClearingLine]) -> None:
@@ -273,13 +247,17 @@ def _release(draft: Clearing) -> None:
     ClearingLine.objects.filter(clearing=draft).delete()
 
 
-def _save_draft(draft, fund, year, month, result, by) -> Clearing:
+def _save_draft(draft, fund, year, month, result, by, redo=None) -> Clearing:
+    """Write the draft's totals. `redo`: (maker, reason) of a recomputation by the system on
+    the maker's behalf (the maker stays, the history row says why)."""
     draft = draft or Clearing(fund=fund, year=year, month=month)
     for name in ("settlements", "reversals", "payees", "inpatient", "outpatient", "total"):
         setattr(draft, name, getattr(result, name))
     draft.cross_area = result.cross_area
     draft.medfee_sumamt = sum((line.medfee_sumamt for line in result.lines), ZERO)
-    draft.computed_by = by
+    draft.computed_by = redo[0] if redo else by
+    if redo:
+        draft._change_reason = redo[1]
     draft.computed_at = timezone.now()
     draft._history_user = by
     draft.save()
@@ -308,7 +286,7 @@ def clearing_compute(*, area_code: str, period: str, by=None, dry_run: bool = Fa
     return result
 
 
-def _compute_locked(result: ClearingResult, area: Region, year: int, month: int, by) -> None:
+def _compute_locked(result: ClearingResult, area: Region, year: int, month: int, by, redo=None):
     # Computations of one area serialize on its fund row: no two take the same settlements.
     fund = Fund.objects.select_for_update().get(pk=fund_for_area(area.code).pk)
     draft = Clearing.objects.select_for_update().filter(fund=fund, year=year, month=month)
@@ -328,7 +306,7 @@ def _compute_locked(result: ClearingResult, area: Region, year: int, month: int,
             draft._history_user = by
             draft.delete()
         return
-    result.clearing = _save_draft(draft, fund, year, month, result, by)
+    result.clearing = _save_draft(draft, fund, year, month, result, by, redo)
     for line in lines:
         line.clearing = result.clearing
     ClearingLine.objects.bulk_create(lines)
@@ -336,6 +314,52 @@ def _compute_locked(result: ClearingResult, area: Region, year: int, month: int,
     if held != result.settlements:  # pragma: no cover - the fund lock rules this out
         raise RuntimeError(f"held {held} settlements, counted {result.settlements}")
     _register_institutions(lines, by)
+
+
+# --- After a medical-type re-mapping (§9.2) ---------------------------------------------
+
+
+def _refiled_holds():
+    """Holds whose settlement's visit type is no longer the one it was cleared with."""
+    return ClearedSettlement.objects.exclude(visit_type=F("settlement__visit_type"))
+
+
+def refiled_since_clearing(clearing: Clearing) -> int:
+    """How many of a clearing's settlements a dictionary change has re-filed since (the
+    detail page's note on an approved or paid clearing, whose amounts stay as cleared)."""
+    return _refiled_holds().filter(line__clearing=clearing).count()
+
+
+def recompute_refiled_drafts() -> list[Clearing]:
+    """Recompute every draft clearing holding a settlement whose visit type a dictionary
+    change re-filed (called by `monitoring.services.medical_type_save` / `_delete`, inside
+    their transaction, after the re-filing). Done by the system on the draft maker's behalf:
+    the maker stays the one who computed it, so maker-checker still applies; the history
+    row has no user and says why. Approved and paid clearings are not touched: their lines,
+    holds and postings are what was approved and paid; `refiled_since_clearing` shows on
+    their page how many of their settlements have another visit type now."""
+    drafts = (
+        Clearing.objects.filter(status=Clearing.Status.DRAFT)
+        .filter(Exists(_refiled_holds().filter(line__clearing=OuterRef("pk"))))
+        .select_related("fund__area", "computed_by")
+        .order_by("fund", "year", "month")
+    )
+    recomputed = []
+    reason = _("医疗类别字典调整后自动重新计算")
+    for draft in drafts:
+        result = ClearingResult(area=draft.fund.area_id, period=draft.period)
+        with transaction.atomic():
+            _compute_locked(
+                result,
+                draft.fund.area,
+                draft.year,
+                draft.month,
+                None,
+                redo=(draft.computed_by, reason),
+            )
+        if result.clearing is not None:
+            recomputed.append(result.clearing)
+    return recomputed
 
 
 # --- Approving and paying ---------------------------------------------------------------

@@ -90,6 +90,10 @@ def clearing_detail(request, area: str, pk: int):
         "can_approve": writable and request.user.has_perm("funds.approve_clearing"),
         "can_pay": writable and request.user.has_perm("funds.pay_clearing"),
         "history": clearing.history.select_related("history_user").order_by("-history_date"),
+        # a draft follows the dictionary (recomputed); an approved or paid one keeps its amounts
+        "refiled": 0
+        if clearing.status == Clearing.Status.DRAFT
+        else services.refiled_since_clearing(clearing),
     }
     return render(request, "funds/clearing_detail.html", context)
 

@@ -25,6 +25,7 @@ from operator import itemgetter
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from claims.institutions import register_from_settlements
 from core import idnumber, tabular
 from core.identifiers import normalize_identifier
 from core.models import Region
@@ -961,6 +962,7 @@ def settlement_import(
         result = _import(
             source, regions, path=path, by=by, dry_run=dry_run, batch_id=batch_id, progress=progress
         )
+    register_from_settlements(result.batch_id if result.applied else None, by=by)  # §8
     result.seconds = time.monotonic() - started
     return result
 
