@@ -9,16 +9,17 @@ import json
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from claims import simulation_report
 from claims.forms import _bootstrap
 from claims.models import SimulationRun
 from claims.selectors import today
-from claims.simulation import SimulationError, policy_document, policy_for_year, result_rows
+from claims.simulation import SimulationError, policy_document, policy_for_year
 from claims.simulation_runs import simulation_allowed, simulation_run_request
-from core.choices import Category
 from core.models import Region
 from core.scoping import scoped
 
@@ -96,26 +97,41 @@ def simulation_list(request):
     return render(request, "claims/simulation_list.html", context)
 
 
+def _run(request, pk: int) -> SimulationRun:
+    """A run of the user's scope (another area's run is a 404)."""
+    runs = scoped(SimulationRun.objects.select_related("area", "created_by"), request.user)
+    return get_object_or_404(runs, pk=pk)
+
+
 @login_required
 @permission_required(VIEW_PERMISSION, raise_exception=True)
 def simulation_detail(request, pk: int):
-    run = get_object_or_404(
-        scoped(SimulationRun.objects.select_related("area", "created_by"), request.user), pk=pk
-    )
-    totals, categories = result_rows(run.result) if run.result else ([], [])
-    labels = {
-        "assistance": _("基本救助"),
-        "tilted": _("倾斜救助"),
-        "total": _("救助合计"),
-        "persons_assisted": _("获救助人数"),
-        "persons_at_cap": _("达到年度限额人数"),
-    }
-    category_labels = dict(Category.choices)
+    run = _run(request, pk)
+    rows = simulation_report.report(run)
     context = {
         "run": run,
-        "totals": [(labels[key], *rest) for key, *rest in totals],
-        "categories": [(category_labels.get(c, c), *rest) for c, *rest in categories],
+        **rows,
+        "chart": simulation_report.comparison_chart(simulation_report.chart_rows(rows))
+        if rows["totals"]
+        else "",
         "draft_json": json.dumps(run.draft, ensure_ascii=False, indent=2),
         "working": run.status in (SimulationRun.Status.QUEUED, SimulationRun.Status.RUNNING),
     }
     return render(request, "claims/simulation_detail.html", context)
+
+
+@login_required
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def simulation_xlsx(request, pk: int):
+    """The finished run as an Excel workbook (every text cell formula-safe)."""
+    run = _run(request, pk)
+    if run.status != SimulationRun.Status.SUCCESS:
+        raise Http404(_("测算尚未完成。"))
+    response = HttpResponse(
+        simulation_report.run_xlsx(run),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="simulation-{run.area_id}-{run.year}-{run.pk}.xlsx"'
+    )
+    return response

@@ -23,4 +23,5 @@ urlpatterns = [
     path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
     path("simulations/", simulation_views.simulation_list, name="simulation_list"),
     path("simulations/<int:pk>/", simulation_views.simulation_detail, name="simulation_detail"),
+    path("simulations/<int:pk>/xlsx/", simulation_views.simulation_xlsx, name="simulation_xlsx"),
 ]
