@@ -7,6 +7,7 @@ area's run is a 404 (`scoped`).
 import json
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
@@ -14,14 +15,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from claims import simulation_report
+from claims import simulation_adopt, simulation_report
 from claims.forms import _bootstrap
 from claims.models import SimulationRun
 from claims.selectors import today
 from claims.simulation import SimulationError, policy_document, policy_for_year
 from claims.simulation_runs import simulation_allowed, simulation_run_request
 from core.models import Region
-from core.scoping import scoped
+from core.scoping import can_write, scoped
 
 VIEW_PERMISSION = "core.view_policy"
 
@@ -116,8 +117,60 @@ def simulation_detail(request, pk: int):
         else "",
         "draft_json": json.dumps(run.draft, ensure_ascii=False, indent=2),
         "working": run.status in (SimulationRun.Status.QUEUED, SimulationRun.Status.RUNNING),
+        "can_adopt": run.status == SimulationRun.Status.SUCCESS
+        and run.adopted_policy_id is None
+        and _may_adopt(request.user, run),
     }
     return render(request, "claims/simulation_detail.html", context)
+
+
+def _may_adopt(user, run: SimulationRun) -> bool:
+    return user.has_perm(simulation_adopt.PERMISSION) and can_write(user, run.area_id)
+
+
+class AdoptForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("新政策名称"), max_length=100)
+    confirm = forms.BooleanField(
+        label=gettext_lazy("我已核对以上参数，确认保存为下一期政策"), required=True
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap(self)
+
+
+@login_required
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def simulation_adopt_view(request, pk: int):
+    """Confirmation page (every parameter of the new version), then the service on POST."""
+    run = _run(request, pk)
+    if not _may_adopt(request.user, run):
+        raise PermissionDenied(_("您不能为本统筹地区保存政策。"))
+    try:
+        plan = simulation_adopt.adoption_plan(run)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("claims:simulation_detail", pk=run.pk)
+    form = AdoptForm(request.POST or None, initial={"name": plan.policy.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            policy = simulation_adopt.simulation_adopt(
+                run=run, by=request.user, name=form.cleaned_data["name"]
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(
+                request,
+                _("已保存为 %(start)s 起生效的政策“%(name)s”。")
+                % {"start": policy.valid_from, "name": policy.name},
+            )
+            return redirect("claims:simulation_detail", pk=run.pk)
+    params, categories = simulation_adopt.plan_rows(plan)
+    context = {"run": run, "plan": plan, "form": form, "params": params, "categories": categories}
+    return render(request, "claims/simulation_adopt.html", context)
 
 
 @login_required
