@@ -193,31 +193,78 @@ def _build_lines(area: Region, totals: list[dict]) -> list[ClearingLine]:
     return lines
 
 
-def _hold(clearing: Clearing, eligible) -> int:
-    """INSERT … SELECT the holds of every eligible settlement, each on its institution's line
-    (a hash join on the code: one pass, no lookup per row)."""
-    rows = eligible.annotate(
-        s_id=F("pk"), s_code=F("fixmedins_code"), s_visit=F("visit_type")
-    ).values("s_id", "s_code", "s_visit")
-    sql, params = rows.order_by().query.sql_with_params()
-    held, lines = ClearedSettlement._meta.db_table, ClearingLine._meta.db_table
-    if connection.vendor == "postgresql":
-        # The lines were inserted in this transaction: no statistics know them, and the
-        # planner, expecting one line, scanned the settlements once per line (a nested loop;
-        # 2,000,000 rows and 50 lines: 30 s). Passed as arrays (estimated 100 rows) they are
-        # the hashed side of a hash join: one pass over the settlements.
-        codes, ids = zip(*clearing.lines.values_list("institution_code", "pk"), strict=True)
-        join = "JOIN unnest(%s::text[], %s::bigint[]) AS l(code, id) ON l.code = s.s_code"
-        join_params = [list(codes), list(ids)]
-    else:
-        join = f"JOIN {lines} l ON l.clearing_id = %s AND l.institution_code = s.s_code"
-        join_params = [clearing.pk]
+# PostgreSQL: the eligible rows' columns the clearing needs, staged in ONE scan (see _stage).
+STAGE = "funds_clearing_stage"
+STAGE_COLUMNS = (
+    "id",
+    "fixmedins_code",
+    "fixmedins_name",
+    "visit_type",
+    "maf_pay",
+    "medfee_sumamt",
+    "refd_setl_flag",
+)
+TOTAL_KEYS = ("fixmedins_code", "settlements", "reversals", "name", "medfee_sumamt")
+
+
+def _stage(eligible) -> None:
+    """Copy the eligible rows into a temporary table in one scan of the settlements.
+
+    `CREATE TABLE … AS` may run its SELECT with parallel workers, an `INSERT … SELECT` never
+    does: the serial scan under the holds' insert cost as much as the insert itself. The
+    totals (a GROUP BY) and the holds then read the small stage, not the settlements again.
+    The stage lives until the transaction ends (ON COMMIT DROP; a rollback drops it too)."""
+    sql, params = eligible.order_by().values(*STAGE_COLUMNS).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        cursor.execute(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS {sql}", params)
+
+
+def _staged_totals() -> list[dict]:
+    """`_institution_totals` over the stage (the same sums, one GROUP BY of the month's rows)."""
+    inpatient = VisitType.INPATIENT
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {held} (line_id, settlement_id, visit_type) "
-            f"SELECT l.id, s.s_id, s.s_visit FROM ({sql}) s {join}",
-            [*params, *join_params],
+            "SELECT fixmedins_code, COUNT(*), COUNT(*) FILTER (WHERE refd_setl_flag), "
+            "MAX(fixmedins_name), COALESCE(SUM(medfee_sumamt), 0), "
+            "COALESCE(SUM(maf_pay) FILTER (WHERE visit_type = %s), 0), "
+            "COALESCE(SUM(maf_pay) FILTER (WHERE visit_type <> %s), 0) "
+            f"FROM {STAGE} GROUP BY fixmedins_code ORDER BY fixmedins_code",
+            [inpatient, inpatient],
         )
+        keys = (*TOTAL_KEYS, "inpatient", "outpatient")
+        return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _hold(clearing: Clearing, eligible) -> int:
+    """Write the holds of every eligible settlement, each on its institution's line, in one
+    INSERT … SELECT (a hash join on the code: one pass, no lookup per row)."""
+    held, lines = ClearedSettlement._meta.db_table, ClearingLine._meta.db_table
+    if connection.vendor == "postgresql":
+        # From the stage, in settlement order (the unique index is appended to, not searched
+        # page by page). The lines were inserted in this transaction: no statistics know
+        # them, so they are passed as arrays (estimated 100 rows), the hashed side of the join.
+        codes, ids = zip(*clearing.lines.values_list("institution_code", "pk"), strict=True)
+        sql = (
+            f"INSERT INTO {held} (settlement_id, line_id, visit_type) "
+            f"SELECT s.id, l.id, s.visit_type FROM {STAGE} s "
+            "JOIN unnest(%s::text[], %s::bigint[]) AS l(code, id) ON l.code = s.fixmedins_code "
+            "ORDER BY s.id"
+        )
+        params = [list(codes), list(ids)]
+    else:
+        rows = eligible.annotate(
+            s_id=F("pk"), s_code=F("fixmedins_code"), s_visit=F("visit_type")
+        ).values("s_id", "s_code", "s_visit")
+        select, params = rows.order_by().query.sql_with_params()
+        sql = (
+            f"INSERT INTO {held} (settlement_id, line_id, visit_type) "
+            f"SELECT s.s_id, l.id, s.s_visit FROM ({select}) s "
+            f"JOIN {lines} l ON l.clearing_id = %s AND l.institution_code = s.s_code"
+        )
+        params = [*params, clearing.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 
@@ -299,7 +346,12 @@ def _compute_locked(result: ClearingResult, area: Region, year: int, month: int,
     if draft is not None:
         _release(draft)
     eligible = _eligible(area, year, month)
-    lines = _build_lines(area, _institution_totals(eligible))
+    if connection.vendor == "postgresql":
+        _stage(eligible)
+        totals = _staged_totals()
+    else:
+        totals = _institution_totals(eligible)
+    lines = _build_lines(area, totals)
     _totals(result, lines)
     if not lines:
         if draft is not None:  # §10: a month with nothing to clear has no draft
