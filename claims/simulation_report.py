@@ -100,7 +100,7 @@ def comparison_chart(rows: list[tuple]) -> SafeString:
     )
     return format_html(
         '<svg viewBox="0 0 {} {}" width="100%" role="img" aria-label="{}" '
-        'xmlns="http://www.w3.org/2000/svg" class="fund-chart">{}{}</svg>',
+        'xmlns="http://www.w3.org/2000/svg" class="sim-chart">{}{}</svg>',
         WIDTH,
         height,
         _("现行政策与测算政策救助金额对比"),
