@@ -2,8 +2,8 @@
 
 Invariants kept here:
 - each settlement row is cleared exactly once: a clearing takes the area's settlements with
-  `maf_pay ≠ 0` up to the end of its month that no clearing holds yet, and the unique
-  settlement of `ClearedSettlement` makes the database refuse a second hold; computations of
+  `maf_pay ≠ 0` up to the end of its month that no clearing holds yet, and the settlement as
+  primary key of `ClearedSettlement` makes the database refuse a second hold; computations of
   one area serialize on the fund's row, so two clerks never take the same rows;
 - a draft holds its settlements; recomputing it releases and retakes them in one
   transaction; an approved or paid clearing is never recomputed;
@@ -13,7 +13,11 @@ Invariants kept here:
   in an open period, in the same transaction as the status change.
 
 The computation is set-based (one GROUP BY over the month's settlements, one INSERT … SELECT
-for the holds), so its cost does not grow with Python loops over rows.
+for the holds), so its cost does not grow with Python loops over rows. On PostgreSQL the
+eligible rows are first staged in a temporary table by one scan (`_stage`: CREATE TABLE AS
+may scan in parallel, INSERT … SELECT never does); the GROUP BY and the holds read the stage.
+A draft is recomputed by the system when a medical-type re-mapping re-files any of its
+settlements (`recompute_refiled_drafts`).
 """
 
 import calendar
