@@ -17,7 +17,7 @@ for the holds), so its cost does not grow with Python loops over rows. On Postgr
 eligible rows are first staged in a temporary table by one scan (`_stage`: CREATE TABLE AS
 may scan in parallel, INSERT … SELECT never does); the GROUP BY and the holds read the stage.
 A draft is recomputed by the system when a medical-type re-mapping re-files any of its
-settlements (`recompute_refiled_drafts`).
+settlements (`funds.clearing_refile`).
 """
 
 import calendar
@@ -370,52 +370,6 @@ def _compute_locked(result: ClearingResult, area: Region, year: int, month: int,
     if held != result.settlements:  # pragma: no cover - the fund lock rules this out
         raise RuntimeError(f"held {held} settlements, counted {result.settlements}")
     _register_institutions(lines, by)
-
-
-# --- After a medical-type re-mapping (§9.2) ---------------------------------------------
-
-
-def _refiled_holds():
-    """Holds whose settlement's visit type is no longer the one it was cleared with."""
-    return ClearedSettlement.objects.exclude(visit_type=F("settlement__visit_type"))
-
-
-def refiled_since_clearing(clearing: Clearing) -> int:
-    """How many of a clearing's settlements a dictionary change has re-filed since (the
-    detail page's note on an approved or paid clearing, whose amounts stay as cleared)."""
-    return _refiled_holds().filter(line__clearing=clearing).count()
-
-
-def recompute_refiled_drafts() -> list[Clearing]:
-    """Recompute every draft clearing holding a settlement whose visit type a dictionary
-    change re-filed (called by `monitoring.services.medical_type_save` / `_delete`, inside
-    their transaction, after the re-filing). Done by the system on the draft maker's behalf:
-    the maker stays the one who computed it, so maker-checker still applies; the history
-    row has no user and says why. Approved and paid clearings are not touched: their lines,
-    holds and postings are what was approved and paid; `refiled_since_clearing` shows on
-    their page how many of their settlements have another visit type now."""
-    drafts = (
-        Clearing.objects.filter(status=Clearing.Status.DRAFT)
-        .filter(Exists(_refiled_holds().filter(line__clearing=OuterRef("pk"))))
-        .select_related("fund__area", "computed_by")
-        .order_by("fund", "year", "month")
-    )
-    recomputed = []
-    reason = _("医疗类别字典调整后自动重新计算")
-    for draft in drafts:
-        result = ClearingResult(area=draft.fund.area_id, period=draft.period)
-        with transaction.atomic():
-            _compute_locked(
-                result,
-                draft.fund.area,
-                draft.year,
-                draft.month,
-                None,
-                redo=(draft.computed_by, reason),
-            )
-        if result.clearing is not None:
-            recomputed.append(result.clearing)
-    return recomputed
 
 
 # --- Approving and paying ---------------------------------------------------------------

@@ -20,6 +20,7 @@ from core.audit import audit_event
 from core.models import AuditEvent
 from core.scoping import can_write, scoped
 from funds import clearing as services
+from funds.clearing_refile import refiled_since_clearing
 from funds.models import Clearing, ClearingLine
 from funds.views import _errors, _fund
 
@@ -93,7 +94,7 @@ def clearing_detail(request, area: str, pk: int):
         # a draft follows the dictionary (recomputed); an approved or paid one keeps its amounts
         "refiled": 0
         if clearing.status == Clearing.Status.DRAFT
-        else services.refiled_since_clearing(clearing),
+        else refiled_since_clearing(clearing),
     }
     return render(request, "funds/clearing_detail.html", context)
 

@@ -346,7 +346,7 @@ def medical_type_save(*, medical_type, by) -> int:
     `visit_type` becomes what the whole dictionary now says (DOMAIN §9.2). One transaction.
 
     Returns the number of settlements re-filed. A draft clearing holding any of them is
-    recomputed in the same transaction (`funds.clearing.recompute_refiled_drafts`). Clearings
+    recomputed in the same transaction (`funds.clearing_refile.recompute_refiled_drafts`). Clearings
     already approved or paid keep their amounts: they hold their own line totals (inpatient /
     outpatient) and their postings, which nothing here touches; their page says how many of
     their settlements have been re-filed since.
@@ -397,7 +397,7 @@ def _recompute_clearings(refiled: int) -> None:
     """Draft clearings holding re-filed settlements are recomputed (DOMAIN §10: a draft's
     lines follow the dictionary); approved and paid ones keep what was approved and paid."""
     if refiled:
-        from funds.clearing import recompute_refiled_drafts
+        from funds.clearing_refile import recompute_refiled_drafts
 
         recompute_refiled_drafts()
 

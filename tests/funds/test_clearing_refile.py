@@ -8,7 +8,8 @@ import time_machine
 from clearing_helpers import settlement
 
 from core import idnumber
-from funds.clearing import clearing_approve, clearing_compute, refiled_since_clearing
+from funds.clearing import clearing_approve, clearing_compute
+from funds.clearing_refile import refiled_since_clearing
 from funds.models import ClearedSettlement, Clearing
 from monitoring import services
 from monitoring.models import MedicalType
