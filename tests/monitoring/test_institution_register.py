@@ -67,3 +67,21 @@ def test_register_from_a_queryset_and_twice_is_idempotent(settlement_file):
     assert register_from_settlements(rows) == 1
     assert register_from_settlements(rows) == 0
     assert Institution.objects.get().admdvs == "150202"
+
+
+def test_the_replay_reads_the_register_the_import_filled(settlement_file):
+    """An institution outside Inner Mongolia, known from its code at import, is no longer
+    taken as inside the region by the replay (no tilted assistance there, W 三(四))."""
+    from claims import adapters
+
+    rows = [
+        srow("S1", C1, fixmedins_code="H11010500001", fixmedins_name="北京某医院"),
+        srow("S2", C1, fixmedins_code="H15030200002", fixmedins_name="乌海市人民医院"),
+    ]
+    settlement_import(path=settlement_file(rows))
+    items = adapters.net_settlements(Settlement.objects.order_by("setl_id"))
+    register = {i.code: i for i in Institution.objects.all()}
+    bills = [
+        adapters.settlement_bill(item, institutions=register, area_code="150300") for item in items
+    ]
+    assert [(b.in_region, b.in_coordination_area) for b in bills] == [(False, False), (True, True)]
