@@ -423,6 +423,17 @@ class SimulationRun(models.Model):
     created_at = models.DateTimeField(_("发起时间"), auto_now_add=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # The policy version this run's draft was saved as (claims.simulation_adopt), once.
+    # SET_NULL, not PROTECT: a PROTECT reference would count as a use (Policy.is_used) and
+    # freeze the new version's rules before anything applied them.
+    adopted_policy = models.ForeignKey(
+        "core.Policy",
+        verbose_name=_("已保存为政策"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     region_lookup = "area"
 

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from beneficiaries.models import Identity, Person
 from claims import adapters, engine
 from claims.models import Application, Bill, Institution
-from core.choices import Category
+from core.choices import Category, VisitType
 from core.models import Policy, Region
 
 ZERO = Decimal("0.00")
@@ -143,6 +143,8 @@ class SideTotals:
     persons_at_cap: int = 0
     # Category applied → Σ bill totals; a key exists once a bill had that category (even 0.00).
     by_category: dict[str, Decimal] = field(default_factory=dict)
+    # The bill's visit type → Σ bill totals (every replayed bill counts, covered or not).
+    by_visit_type: dict[str, Decimal] = field(default_factory=dict)
 
     def add(self, other: SideTotals) -> None:
         self.assistance += other.assistance
@@ -152,6 +154,8 @@ class SideTotals:
         self.persons_at_cap += other.persons_at_cap
         for category, amount in other.by_category.items():
             self.by_category[category] = self.by_category.get(category, ZERO) + amount
+        for visit_type, amount in other.by_visit_type.items():
+            self.by_visit_type[visit_type] = self.by_visit_type.get(visit_type, ZERO) + amount
 
     def as_dict(self) -> dict:
         return {
@@ -161,6 +165,7 @@ class SideTotals:
             "persons_assisted": self.persons_assisted,
             "persons_at_cap": self.persons_at_cap,
             "by_category": {k: str(v) for k, v in self.by_category.items()},
+            "by_visit_type": {k: str(v) for k, v in self.by_visit_type.items()},
         }
 
     @classmethod
@@ -172,6 +177,7 @@ class SideTotals:
             persons_assisted=int(data["persons_assisted"]),
             persons_at_cap=int(data["persons_at_cap"]),
             by_category={k: Decimal(v) for k, v in data["by_category"].items()},
+            by_visit_type={k: Decimal(v) for k, v in data.get("by_visit_type", {}).items()},
         )
 
 
@@ -291,7 +297,10 @@ def _side_of_person(
             % {"record": exc.bill_id, "message": exc.render(_)}
         ) from exc
     person_total = ZERO
-    for result in results:
+    for bill, result in zip(bills, results, strict=True):
+        totals.by_visit_type[bill.visit_type] = (
+            totals.by_visit_type.get(bill.visit_type, ZERO) + result.total
+        )
         totals.assistance += result.assistance
         totals.tilted += result.tilted_assistance
         totals.total += result.total
@@ -344,10 +353,13 @@ def simulation_run(
     draft: engine.Policy,
     today: date,
     on_chunk: Callable[[int, int], None] | None = None,
+    breakdown: bool = False,
 ) -> dict:
     """Simulate `year` of the area under the policy in force and `draft`; the §12 result.
 
     `on_chunk(done, total)` is called before the first chunk and after each one (progress).
+    `breakdown`: the result also has `by_visit_type` (the page's run; the command's JSON is the
+    §12 contract exactly).
     Raises SimulationError for an unknown area or a year without a policy in force.
     """
     area = coordination_area(area_code)
@@ -367,7 +379,7 @@ def simulation_run(
         )
     if on_chunk is not None:
         on_chunk(len(parts), len(parts))
-    return simulation_result(area.code, year, merge_partials(partials))
+    return simulation_result(area.code, year, merge_partials(partials), breakdown=breakdown)
 
 
 def policy_document(policy: Policy) -> dict:
@@ -387,8 +399,17 @@ def policy_document(policy: Policy) -> dict:
     }
 
 
-def simulation_result(area_code: str, year: int, merged: Partial) -> dict:
-    """The §12 JSON, keys in contract order; by_category in the order of the Category enum."""
+def _side_by_side(in_force: dict, draft: dict, order) -> dict:
+    return {
+        key: {"in_force": _text(in_force.get(key, ZERO)), "draft": _text(draft.get(key, ZERO))}
+        for key in order
+        if key in in_force or key in draft
+    }
+
+
+def simulation_result(area_code: str, year: int, merged: Partial, breakdown: bool = False) -> dict:
+    """The §12 JSON, keys in contract order; by_category in the order of the Category enum
+    (and, with `breakdown`, by_visit_type after it in the order of the VisitType enum)."""
 
     def side(totals: SideTotals) -> dict:
         return {
@@ -399,14 +420,10 @@ def simulation_result(area_code: str, year: int, merged: Partial) -> dict:
             "persons_at_cap": totals.persons_at_cap,
         }
 
-    by_category = {}
-    for category in Category.values:
-        if category in merged.in_force.by_category or category in merged.draft.by_category:
-            by_category[category] = {
-                "in_force": _text(merged.in_force.by_category.get(category, ZERO)),
-                "draft": _text(merged.draft.by_category.get(category, ZERO)),
-            }
-    return {
+    by_category = _side_by_side(
+        merged.in_force.by_category, merged.draft.by_category, Category.values
+    )
+    result = {
         "area": area_code,
         "year": year,
         "persons": merged.persons,
@@ -416,6 +433,11 @@ def simulation_result(area_code: str, year: int, merged: Partial) -> dict:
         "difference": _text(merged.draft.total - merged.in_force.total),
         "by_category": by_category,
     }
+    if breakdown:
+        result["by_visit_type"] = _side_by_side(
+            merged.in_force.by_visit_type, merged.draft.by_visit_type, VisitType.values
+        )
+    return result
 
 
 def result_rows(result: dict) -> tuple[list[tuple], list[tuple]]:
@@ -428,16 +450,21 @@ def result_rows(result: dict) -> tuple[list[tuple], list[tuple]]:
             totals.append((key, in_force, draft, _text(Decimal(draft) - Decimal(in_force)), True))
         else:
             totals.append((key, in_force, draft, draft - in_force, False))
-    categories = [
+    return totals, breakdown_rows(result, "by_category")
+
+
+def breakdown_rows(result: dict, key: str) -> list[tuple]:
+    """(group, in force, draft, difference) rows of `by_category` or `by_visit_type` (empty
+    for a run recorded before the visit-type breakdown existed)."""
+    return [
         (
-            category,
+            group,
             row["in_force"],
             row["draft"],
             _text(Decimal(row["draft"]) - Decimal(row["in_force"])),
         )
-        for category, row in result["by_category"].items()
+        for group, row in result.get(key, {}).items()
     ]
-    return totals, categories
 
 
 def _text(amount: Decimal) -> str:

@@ -87,6 +87,7 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun | None:
             draft=_policy(run.draft),
             today=today(),
             on_chunk=progress,
+            breakdown=True,
         )
     except (InputError, SimulationError) as exc:
         _finish(run, SimulationRun.Status.FAILED, error=str(exc))

@@ -7,20 +7,22 @@ area's run is a 404 (`scoped`).
 import json
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from claims import simulation_adopt, simulation_report
 from claims.forms import _bootstrap
 from claims.models import SimulationRun
 from claims.selectors import today
-from claims.simulation import SimulationError, policy_document, policy_for_year, result_rows
+from claims.simulation import SimulationError, policy_document, policy_for_year
 from claims.simulation_runs import simulation_allowed, simulation_run_request
-from core.choices import Category
 from core.models import Region
-from core.scoping import scoped
+from core.scoping import can_write, scoped
 
 VIEW_PERMISSION = "core.view_policy"
 
@@ -96,26 +98,93 @@ def simulation_list(request):
     return render(request, "claims/simulation_list.html", context)
 
 
+def _run(request, pk: int) -> SimulationRun:
+    """A run of the user's scope (another area's run is a 404)."""
+    runs = scoped(SimulationRun.objects.select_related("area", "created_by"), request.user)
+    return get_object_or_404(runs, pk=pk)
+
+
 @login_required
 @permission_required(VIEW_PERMISSION, raise_exception=True)
 def simulation_detail(request, pk: int):
-    run = get_object_or_404(
-        scoped(SimulationRun.objects.select_related("area", "created_by"), request.user), pk=pk
-    )
-    totals, categories = result_rows(run.result) if run.result else ([], [])
-    labels = {
-        "assistance": _("基本救助"),
-        "tilted": _("倾斜救助"),
-        "total": _("救助合计"),
-        "persons_assisted": _("获救助人数"),
-        "persons_at_cap": _("达到年度限额人数"),
-    }
-    category_labels = dict(Category.choices)
+    run = _run(request, pk)
+    rows = simulation_report.report(run)
     context = {
         "run": run,
-        "totals": [(labels[key], *rest) for key, *rest in totals],
-        "categories": [(category_labels.get(c, c), *rest) for c, *rest in categories],
+        **rows,
+        "chart": simulation_report.comparison_chart(simulation_report.chart_rows(rows))
+        if rows["totals"]
+        else "",
         "draft_json": json.dumps(run.draft, ensure_ascii=False, indent=2),
         "working": run.status in (SimulationRun.Status.QUEUED, SimulationRun.Status.RUNNING),
+        "can_adopt": run.status == SimulationRun.Status.SUCCESS
+        and run.adopted_policy_id is None
+        and _may_adopt(request.user, run),
     }
     return render(request, "claims/simulation_detail.html", context)
+
+
+def _may_adopt(user, run: SimulationRun) -> bool:
+    return user.has_perm(simulation_adopt.PERMISSION) and can_write(user, run.area_id)
+
+
+class AdoptForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("新政策名称"), max_length=100)
+    confirm = forms.BooleanField(
+        label=gettext_lazy("我已核对以上参数，确认保存为下一期政策"), required=True
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap(self)
+
+
+@login_required
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def simulation_adopt_view(request, pk: int):
+    """Confirmation page (every parameter of the new version), then the service on POST."""
+    run = _run(request, pk)
+    if not _may_adopt(request.user, run):
+        raise PermissionDenied(_("您不能为本统筹地区保存政策。"))
+    try:
+        plan = simulation_adopt.adoption_plan(run)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("claims:simulation_detail", pk=run.pk)
+    form = AdoptForm(request.POST or None, initial={"name": plan.policy.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            policy = simulation_adopt.simulation_adopt(
+                run=run, by=request.user, name=form.cleaned_data["name"]
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(
+                request,
+                _("已保存为 %(start)s 起生效的政策“%(name)s”。")
+                % {"start": policy.valid_from, "name": policy.name},
+            )
+            return redirect("claims:simulation_detail", pk=run.pk)
+    params, categories = simulation_adopt.plan_rows(plan)
+    context = {"run": run, "plan": plan, "form": form, "params": params, "categories": categories}
+    return render(request, "claims/simulation_adopt.html", context)
+
+
+@login_required
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def simulation_xlsx(request, pk: int):
+    """The finished run as an Excel workbook (every text cell formula-safe)."""
+    run = _run(request, pk)
+    if run.status != SimulationRun.Status.SUCCESS:
+        raise Http404(_("测算尚未完成。"))
+    response = HttpResponse(
+        simulation_report.run_xlsx(run),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="simulation-{run.area_id}-{run.year}-{run.pk}.xlsx"'
+    )
+    return response

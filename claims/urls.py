@@ -24,4 +24,10 @@ urlpatterns = [
     path("simulations/", simulation_views.simulation_list, name="simulation_list"),
     path("corrections/", include("claims.corrections_urls")),
     path("simulations/<int:pk>/", simulation_views.simulation_detail, name="simulation_detail"),
+    path("simulations/<int:pk>/xlsx/", simulation_views.simulation_xlsx, name="simulation_xlsx"),
+    path(
+        "simulations/<int:pk>/adopt/",
+        simulation_views.simulation_adopt_view,
+        name="simulation_adopt",
+    ),
 ]

@@ -2,8 +2,8 @@
 
 Invariants kept here:
 - each settlement row is cleared exactly once: a clearing takes the area's settlements with
-  `maf_pay ≠ 0` up to the end of its month that no clearing holds yet, and the unique
-  settlement of `ClearedSettlement` makes the database refuse a second hold; computations of
+  `maf_pay ≠ 0` up to the end of its month that no clearing holds yet, and the settlement as
+  primary key of `ClearedSettlement` makes the database refuse a second hold; computations of
   one area serialize on the fund's row, so two clerks never take the same rows;
 - a draft holds its settlements; recomputing it releases and retakes them in one
   transaction; an approved or paid clearing is never recomputed;
@@ -13,11 +13,14 @@ Invariants kept here:
   in an open period, in the same transaction as the status change.
 
 The computation is set-based (one GROUP BY over the month's settlements, one INSERT … SELECT
-for the holds), so its cost does not grow with Python loops over rows.
+for the holds), so its cost does not grow with Python loops over rows. On PostgreSQL the
+eligible rows are first staged in a temporary table by one scan (`_stage`: CREATE TABLE AS
+may scan in parallel, INSERT … SELECT never does); the GROUP BY and the holds read the stage.
+A draft is recomputed by the system when a medical-type re-mapping re-files any of its
+settlements (`funds.clearing_refile`).
 """
 
 import calendar
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -39,7 +42,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import idnumber, regions
+from claims.institutions import institution_region
+from core import idnumber
 from core.choices import VisitType
 from core.models import Region
 from core.money import money
@@ -51,8 +55,6 @@ from funds.services import _post, _post_many, existing_posting, fund_for_area
 from monitoring.checks import china_today  # DOMAIN §9: today in Asia/Shanghai, shared
 
 ZERO = Decimal("0.00")
-# §8: a letter (H medical institution, P pharmacy) + the 6-digit region code + 5 digits.
-INSTITUTION_CODE = re.compile(r"[A-Z]([0-9]{6})[0-9]{5}", re.ASCII)
 POSTING_SUBJECTS = {"inpatient": Subject.INPATIENT, "outpatient": Subject.OUTPATIENT}
 
 
@@ -110,11 +112,6 @@ def coordination_area(code: str) -> Region:
     if region is None or region.level != Region.Level.CITY:
         raise ValidationError(_("%(code)s 不是统筹地区（盟市）的区划代码。") % {"code": code})
     return region
-
-
-def institution_region(code: str) -> str | None:
-    """The region code inside a national institution code (§8), or None if malformed."""
-    return regions.institution_region(code)  # an old code maps to its successor
 
 
 def _month_end_moment(year: int, month: int) -> datetime:
@@ -200,59 +197,88 @@ def _build_lines(area: Region, totals: list[dict]) -> list[ClearingLine]:
     return lines
 
 
-def _hold(clearing: Clearing, eligible) -> int:
-    """INSERT … SELECT the holds of every eligible settlement, each on its institution's line
-    (a hash join on the code: one pass, no lookup per row)."""
-    rows = eligible.annotate(
-        s_id=F("pk"), s_code=F("fixmedins_code"), s_visit=F("visit_type")
-    ).values("s_id", "s_code", "s_visit")
-    sql, params = rows.order_by().query.sql_with_params()
-    held, lines = ClearedSettlement._meta.db_table, ClearingLine._meta.db_table
-    if connection.vendor == "postgresql":
-        # The lines were inserted in this transaction: no statistics know them, and the
-        # planner, expecting one line, scanned the settlements once per line (a nested loop;
-        # 2,000,000 rows and 50 lines: 30 s). Passed as arrays (estimated 100 rows) they are
-        # the hashed side of a hash join: one pass over the settlements.
-        codes, ids = zip(*clearing.lines.values_list("institution_code", "pk"), strict=True)
-        join = "JOIN unnest(%s::text[], %s::bigint[]) AS l(code, id) ON l.code = s.s_code"
-        join_params = [list(codes), list(ids)]
-    else:
-        join = f"JOIN {lines} l ON l.clearing_id = %s AND l.institution_code = s.s_code"
-        join_params = [clearing.pk]
+# PostgreSQL: the eligible rows' columns the clearing needs, staged in ONE scan (see _stage).
+STAGE = "funds_clearing_stage"
+STAGE_COLUMNS = (
+    "id",
+    "fixmedins_code",
+    "fixmedins_name",
+    "visit_type",
+    "maf_pay",
+    "medfee_sumamt",
+    "refd_setl_flag",
+)
+TOTAL_KEYS = ("fixmedins_code", "settlements", "reversals", "name", "medfee_sumamt")
+
+
+def _stage(eligible) -> None:
+    """Copy the eligible rows into a temporary table in one scan of the settlements.
+
+    `CREATE TABLE … AS` may run its SELECT with parallel workers, an `INSERT … SELECT` never
+    does: the serial scan under the holds' insert cost as much as the insert itself. The
+    totals (a GROUP BY) and the holds then read the small stage, not the settlements again.
+    The stage lives until the transaction ends (ON COMMIT DROP; a rollback drops it too)."""
+    sql, params = eligible.order_by().values(*STAGE_COLUMNS).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        cursor.execute(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS {sql}", params)
+
+
+def _staged_totals() -> list[dict]:
+    """`_institution_totals` over the stage (the same sums, one GROUP BY of the month's rows)."""
+    inpatient = VisitType.INPATIENT
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {held} (line_id, settlement_id, visit_type) "
-            f"SELECT l.id, s.s_id, s.s_visit FROM ({sql}) s {join}",
-            [*params, *join_params],
+            "SELECT fixmedins_code, COUNT(*), COUNT(*) FILTER (WHERE refd_setl_flag), "
+            "MAX(fixmedins_name), COALESCE(SUM(medfee_sumamt), 0), "
+            "COALESCE(SUM(maf_pay) FILTER (WHERE visit_type = %s), 0), "
+            "COALESCE(SUM(maf_pay) FILTER (WHERE visit_type <> %s), 0) "
+            f"FROM {STAGE} GROUP BY fixmedins_code ORDER BY fixmedins_code",
+            [inpatient, inpatient],
         )
+        keys = (*TOTAL_KEYS, "inpatient", "outpatient")
+        return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _hold(clearing: Clearing, eligible) -> int:
+    """Write the holds of every eligible settlement, each on its institution's line, in one
+    INSERT … SELECT (a hash join on the code: one pass, no lookup per row)."""
+    held, lines = ClearedSettlement._meta.db_table, ClearingLine._meta.db_table
+    if connection.vendor == "postgresql":
+        # From the stage, in settlement order (the unique index is appended to, not searched
+        # page by page). The lines were inserted in this transaction: no statistics know
+        # them, so they are passed as arrays (estimated 100 rows), the hashed side of the join.
+        codes, ids = zip(*clearing.lines.values_list("institution_code", "pk"), strict=True)
+        sql = (
+            f"INSERT INTO {held} (settlement_id, line_id, visit_type) "
+            f"SELECT s.id, l.id, s.visit_type FROM {STAGE} s "
+            "JOIN unnest(%s::text[], %s::bigint[]) AS l(code, id) ON l.code = s.fixmedins_code "
+            "ORDER BY s.id"
+        )
+        params = [list(codes), list(ids)]
+    else:
+        rows = eligible.annotate(
+            s_id=F("pk"), s_code=F("fixmedins_code"), s_visit=F("visit_type")
+        ).values("s_id", "s_code", "s_visit")
+        select, params = rows.order_by().query.sql_with_params()
+        sql = (
+            f"INSERT INTO {held} (settlement_id, line_id, visit_type) "
+            f"SELECT s.s_id, l.id, s.s_visit FROM ({select}) s "
+            f"JOIN {lines} l ON l.clearing_id = %s AND l.institution_code = s.s_code"
+        )
+        params = [*params, clearing.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 
 def _register_institutions(lines: list[ClearingLine], by) -> None:
-    """§8: the institution register is filled from settlements; codes it lacks are added
-    (name from the latest settlement, region from the code, level 1 until an admin sets it,
-    designated: they settle one-stop). Admins' edits of known institutions are kept."""
-    from simple_history.utils import bulk_create_with_history
+    """§8: the register is filled at import; codes it still lacks (rows imported before that,
+    or written by other means) are added here the same way. Admins' edits are kept."""
+    from claims.institutions import register_codes
 
-    from claims.models import Institution
-
-    codes = [line.institution_code for line in lines]
-    known = set(Institution.objects.filter(code__in=codes).values_list("code", flat=True))
-    new = [
-        Institution(
-            code=line.institution_code,
-            name=line.institution_name[:200],
-            level=Institution.Level.ONE,
-            admdvs=institution_region(line.institution_code) or "",
-            designated=True,
-        )
-        for line in lines
-        if line.institution_code not in known
-    ]
-    if new:
-        bulk_create_with_history(
-            new, Institution, default_user=by, default_change_reason=_("清算时由结算明细登记")
-        )
+    names = {line.institution_code: line.institution_name for line in lines}
+    register_codes(names, by=by, reason=_("清算时由结算明细登记"))
 
 
 def _totals(result: ClearingResult, lines: list[ClearingLine]) -> None:
@@ -272,13 +298,17 @@ def _release(draft: Clearing) -> None:
     ClearingLine.objects.filter(clearing=draft).delete()
 
 
-def _save_draft(draft, fund, year, month, result, by) -> Clearing:
+def _save_draft(draft, fund, year, month, result, by, redo=None) -> Clearing:
+    """Write the draft's totals. `redo`: (maker, reason) of a recomputation by the system on
+    the maker's behalf (the maker stays, the history row says why)."""
     draft = draft or Clearing(fund=fund, year=year, month=month)
     for name in ("settlements", "reversals", "payees", "inpatient", "outpatient", "total"):
         setattr(draft, name, getattr(result, name))
     draft.cross_area = result.cross_area
     draft.medfee_sumamt = sum((line.medfee_sumamt for line in result.lines), ZERO)
-    draft.computed_by = by
+    draft.computed_by = redo[0] if redo else by
+    if redo:
+        draft._change_reason = redo[1]
     draft.computed_at = timezone.now()
     draft._history_user = by
     draft.save()
@@ -307,7 +337,7 @@ def clearing_compute(*, area_code: str, period: str, by=None, dry_run: bool = Fa
     return result
 
 
-def _compute_locked(result: ClearingResult, area: Region, year: int, month: int, by) -> None:
+def _compute_locked(result: ClearingResult, area: Region, year: int, month: int, by, redo=None):
     # Computations of one area serialize on its fund row: no two take the same settlements.
     fund = Fund.objects.select_for_update().get(pk=fund_for_area(area.code).pk)
     draft = Clearing.objects.select_for_update().filter(fund=fund, year=year, month=month)
@@ -320,14 +350,19 @@ def _compute_locked(result: ClearingResult, area: Region, year: int, month: int,
     if draft is not None:
         _release(draft)
     eligible = _eligible(area, year, month)
-    lines = _build_lines(area, _institution_totals(eligible))
+    if connection.vendor == "postgresql":
+        _stage(eligible)
+        totals = _staged_totals()
+    else:
+        totals = _institution_totals(eligible)
+    lines = _build_lines(area, totals)
     _totals(result, lines)
     if not lines:
         if draft is not None:  # §10: a month with nothing to clear has no draft
             draft._history_user = by
             draft.delete()
         return
-    result.clearing = _save_draft(draft, fund, year, month, result, by)
+    result.clearing = _save_draft(draft, fund, year, month, result, by, redo)
     for line in lines:
         line.clearing = result.clearing
     ClearingLine.objects.bulk_create(lines)

@@ -147,15 +147,19 @@ class ClearedSettlement(models.Model):
     the two foreign keys carry no database constraint: a deferred FK trigger per row doubled
     the insert's time. Integrity holds by construction (the rows come from a SELECT of the
     settlements and lines; settlements are append-only and never deleted; a line's holds are
-    deleted before the line). The unique index on the settlement is what matters and stays.
+    deleted before the line). The settlement is the primary key: its unique index is what
+    matters and stays.
     """
 
+    # The primary key: its unique index is the exactly-once rule, and the only index a hold
+    # adds besides the line's (no surrogate id, no sequence: a million holds a month).
     settlement = models.OneToOneField(
         "monitoring.Settlement",
         verbose_name=_("结算明细"),
         on_delete=models.PROTECT,
         related_name="cleared",
         db_constraint=False,
+        primary_key=True,
     )
     line = models.ForeignKey(
         ClearingLine,

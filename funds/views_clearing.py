@@ -20,6 +20,7 @@ from core.audit import audit_event
 from core.models import AuditEvent
 from core.scoping import can_write, scoped
 from funds import clearing as services
+from funds.clearing_refile import refiled_since_clearing
 from funds.models import Clearing, ClearingLine
 from funds.views import _errors, _fund
 
@@ -90,6 +91,10 @@ def clearing_detail(request, area: str, pk: int):
         "can_approve": writable and request.user.has_perm("funds.approve_clearing"),
         "can_pay": writable and request.user.has_perm("funds.pay_clearing"),
         "history": clearing.history.select_related("history_user").order_by("-history_date"),
+        # a draft follows the dictionary (recomputed); an approved or paid one keeps its amounts
+        "refiled": 0
+        if clearing.status == Clearing.Status.DRAFT
+        else refiled_since_clearing(clearing),
     }
     return render(request, "funds/clearing_detail.html", context)
 

@@ -345,10 +345,11 @@ def medical_type_save(*, medical_type, by) -> int:
     imported that its old or new code matches (scoped to the area for a per-area row): their
     `visit_type` becomes what the whole dictionary now says (DOMAIN §9.2). One transaction.
 
-    Returns the number of settlements re-filed. Clearings already approved or paid keep their
-    amounts: they hold their own line totals (inpatient / outpatient) and their postings, which
-    nothing here touches. A draft clearing's lines are as computed; recomputing the draft
-    (clear_settlements, or the clearing page) splits its settlements by the new visit types.
+    Returns the number of settlements re-filed. A draft clearing holding any of them is
+    recomputed in the same transaction (`funds.clearing_refile.recompute_refiled_drafts`). Clearings
+    already approved or paid keep their amounts: they hold their own line totals (inpatient /
+    outpatient) and their postings, which nothing here touches; their page says how many of
+    their settlements have been re-filed since.
     """
     from monitoring.medical_types import medical_type_lookup
     from monitoring.models import MedicalType
@@ -371,7 +372,9 @@ def medical_type_save(*, medical_type, by) -> int:
         medical_type._history_user = by
         medical_type.save()
         matching.append(_rule_of(medical_type))
-        return _settlements_refile(medical_type_lookup(), matching)
+        refiled = _settlements_refile(medical_type_lookup(), matching)
+        _recompute_clearings(refiled)
+        return refiled
 
 
 def medical_type_delete(*, medical_type, by) -> int:
@@ -385,7 +388,18 @@ def medical_type_delete(*, medical_type, by) -> int:
         rule = _rule_of(medical_type)
         medical_type._history_user = by
         medical_type.delete()
-        return _settlements_refile(medical_type_lookup(), [rule])
+        refiled = _settlements_refile(medical_type_lookup(), [rule])
+        _recompute_clearings(refiled)
+        return refiled
+
+
+def _recompute_clearings(refiled: int) -> None:
+    """Draft clearings holding re-filed settlements are recomputed (DOMAIN §10: a draft's
+    lines follow the dictionary); approved and paid ones keep what was approved and paid."""
+    if refiled:
+        from funds.clearing_refile import recompute_refiled_drafts
+
+        recompute_refiled_drafts()
 
 
 def _rule_of(medical_type):

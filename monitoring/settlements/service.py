@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from django.db import connection, transaction
 
+from claims.institutions import register_from_settlements
 from core import tabular
 from core.models import Region
 
@@ -60,6 +61,7 @@ def settlement_import(
         result = _import(
             table, regions, path=path, by=by, dry_run=dry_run, batch_id=batch_id, progress=progress
         )
+    register_from_settlements(result.batch_id if result.applied else None, by=by)  # §8
     result.seconds = time.monotonic() - started
     return result
 

@@ -1,7 +1,9 @@
 """Simulation runs (DOMAIN §12): recorded with who, when and which draft; a page to ask and read."""
 
 import json
+import re
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -42,7 +44,10 @@ def test_a_run_records_who_which_draft_and_the_task_result(
     run.refresh_from_db()
     assert run.status == SimulationRun.Status.SUCCESS
     assert run.created_by == admin_city and run.draft["annual_cap"] == "500.00"
-    assert run.result == simulation_task.delay("150300", 2023, draft(annual_cap="500.00")).get()
+    contract = simulation_task.delay("150300", 2023, draft(annual_cap="500.00")).get()
+    by_visit_type = run.result.pop("by_visit_type")  # the page's breakdown, beyond §12's JSON
+    assert run.result == contract and "by_visit_type" not in contract
+    assert sum(Decimal(v["draft"]) for v in by_visit_type.values()) == Decimal("500.00")
     assert run.result["draft"]["total"] == "500.00"
     assert (run.chunks_done, run.chunks_total, run.percent_done) == (1, 1, 100)
 
@@ -166,3 +171,62 @@ def test_a_post_for_another_area_is_refused(client, admin_city):
     )
     assert response.status_code == 200  # not a choice of this user
     assert not SimulationRun.objects.exists()
+
+
+# --- Result by visit type, chart, Excel (§12) -----------------------------------------------
+
+
+def _finished_run(admin_city, capture, **changes):
+    with capture(execute=True):
+        run = simulation_runs.simulation_run_request(
+            area_code="150300",
+            year=2023,
+            draft=draft(**changes),
+            by=admin_city,
+            note="=HYPERLINK(1)",
+        )
+    run.refresh_from_db()
+    return run
+
+
+def test_the_result_page_shows_visit_types_and_an_svg_chart_without_inline_style(
+    client, settled, admin_city, django_capture_on_commit_callbacks
+):
+    run = _finished_run(admin_city, django_capture_on_commit_callbacks, annual_cap="500.00")
+    client.force_login(admin_city)
+    page = client.get(reverse("claims:simulation_detail", args=[run.pk])).content.decode()
+    assert "按就诊类型" in page and "住院" in page
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    assert "<rect" in svg and "style=" not in svg
+    assert not re.findall(r"<script(?![^>]*\bsrc=)", page)  # CSP: no inline script
+    assert reverse("claims:simulation_xlsx", args=[run.pk]) in page
+
+
+def test_the_excel_export_has_every_breakdown_and_formula_safe_text(
+    client, settled, admin_city, django_capture_on_commit_callbacks
+):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    run = _finished_run(admin_city, django_capture_on_commit_callbacks, annual_cap="500.00")
+    client.force_login(admin_city)
+    response = client.get(reverse("claims:simulation_xlsx", args=[run.pk]))
+    assert response.status_code == 200
+    book = load_workbook(BytesIO(response.content))
+    assert book.sheetnames == ["测算信息", "汇总", "按救助类别", "按就诊类型"]
+    info = {row[0]: row[1] for row in book["测算信息"].iter_rows(values_only=True)}
+    assert info["说明"] == "'=HYPERLINK(1)" and info["发起人"]
+    totals = {row[0]: row[1:] for row in book["汇总"].iter_rows(min_row=2, values_only=True)}
+    in_force, drafted, difference = totals["救助合计"]
+    assert drafted == Decimal("500.00") and difference == drafted - in_force
+    visits = list(book["按就诊类型"].iter_rows(min_row=2, values_only=True))
+    assert sum(row[2] for row in visits) == Decimal("500.00")
+
+
+def test_an_unfinished_run_has_no_export(client, admin_city):
+    run = SimulationRun.objects.create(
+        area_id="150300", year=2023, draft=draft(), created_by=admin_city
+    )
+    client.force_login(admin_city)
+    assert client.get(reverse("claims:simulation_xlsx", args=[run.pk])).status_code == 404
