@@ -6,8 +6,8 @@ from monitoring_helpers import certno, srow
 from claims import selectors
 from claims.institutions import register_from_settlements
 from claims.models import Institution
-from monitoring.importing import settlement_import
 from monitoring.models import Settlement
+from monitoring.settlements import settlement_import
 
 pytestmark = pytest.mark.django_db
 
