@@ -29,6 +29,7 @@ from claims.models import (
 )
 from claims.pdfscan import pdf_has_active_content
 from core.choices import VisitType
+from core.dates import shanghai_today
 from core.identifiers import normalize_identifier
 from core.money import money
 from core.scoping import check_allowed, region_of
@@ -124,7 +125,7 @@ def application_create(
     area = person.region.coordination_area
     if area is None:
         raise ValidationError(_("该人员的户籍区划不属于任何统筹地区。"))
-    if received_on > selectors.today():
+    if received_on > shanghai_today():
         raise ValidationError({"received_on": _("受理日期不能晚于今天。")})
     application = Application(
         person=person,
@@ -156,7 +157,7 @@ def application_update(*, application: Application, by, **changes) -> Applicatio
         check_allowed(by, "claims.change_application", region_of(application))
         if not application.is_editable:
             _refuse(application, _("修改"))
-        if changes.get("received_on") and changes["received_on"] > selectors.today():
+        if changes.get("received_on") and changes["received_on"] > shanghai_today():
             raise ValidationError({"received_on": _("受理日期不能晚于今天。")})
         for name, value in changes.items():
             setattr(application, name, value)
@@ -189,7 +190,7 @@ def _check_bill(bill: Bill, application: Application) -> None:
         raise ValidationError(missing)
     try:
         engine.validate_bill(
-            adapters.engine_bill(bill, area_code=application.area_id), selectors.today()
+            adapters.engine_bill(bill, area_code=application.area_id), shanghai_today()
         )
     except engine.InvalidBill as exc:
         raise selectors.invalid_bill_error(exc) from exc
@@ -614,7 +615,7 @@ def application_pay(*, application: Application, reference: str, paid_on: date, 
 
     if not (reference or "").strip():
         raise ValidationError({"reference": _("请填写转账凭证号。")})
-    if paid_on > selectors.today():
+    if paid_on > shanghai_today():
         raise ValidationError({"paid_on": _("支付日期不能晚于今天。")})
     with transaction.atomic():
         application = _locked(application)

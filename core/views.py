@@ -6,8 +6,8 @@ from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.templatetags.static import static
-from django.utils import timezone
 
+from core.dates import shanghai_today
 from core.models import Policy
 
 # Each app contributes a card: `<app>.selectors.dashboard_context(user)` and the partial
@@ -42,7 +42,7 @@ def _dashboard_panels(user) -> tuple[list[str], dict]:
 @login_required
 def dashboard(request):
     user = request.user
-    today = timezone.localdate()
+    today = shanghai_today()
     area = user.region.coordination_area if user.region else None
     panels, context = _dashboard_panels(user)
     context.update(

@@ -16,7 +16,6 @@ The computation is set-based (one GROUP BY over the month's settlements, one INS
 for the holds), so its cost does not grow with Python loops over rows.
 """
 
-import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -39,8 +38,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import idnumber
 from core.choices import VisitType
+from core.dates import CHINA_TZ, month_end, shanghai_today
 from core.models import Region
 from core.money import money
 from core.periods import split_period
@@ -48,7 +47,6 @@ from core.scoping import can_write
 from funds.models import Fund, Subject, Transaction
 from funds.models_clearing import CROSS_AREA, ClearedSettlement, Clearing, ClearingLine
 from funds.services import _post, _post_many, existing_posting, fund_for_area
-from monitoring.checks import china_today  # DOMAIN §9: today in Asia/Shanghai, shared
 
 ZERO = Decimal("0.00")
 # §8: a letter (H medical institution, P pharmacy) + the 6-digit region code + 5 digits.
@@ -98,7 +96,7 @@ def parse_period(text: str) -> tuple[int, int]:
     if parts is None:
         raise ValidationError(_("清算期间应为 YYYY-MM：%(period)s") % {"period": text})
     year, month = parts
-    today = china_today()
+    today = shanghai_today()
     if (year, month) > (today.year, today.month):
         raise ValidationError(_("清算期间 %(period)s 尚未到来，不能清算。") % {"period": text})
     return year, month
@@ -120,8 +118,8 @@ def institution_region(code: str) -> str | None:
 
 def _month_end_moment(year: int, month: int) -> datetime:
     """The first moment after month M in Shanghai: `setl_time` dates ≤ M's last day."""
-    last = date(year, month, calendar.monthrange(year, month)[1]) + timedelta(days=1)
-    return datetime(last.year, last.month, last.day, tzinfo=idnumber.CHINA_TZ)
+    after = month_end(year, month) + timedelta(days=1)
+    return datetime(after.year, after.month, after.day, tzinfo=CHINA_TZ)
 
 
 def _check_role(by, perm: str, area: Region, message: str) -> None:
@@ -461,7 +459,7 @@ def clearing_pay(*, clearing: Clearing, by, paid_on: date, reference: str = "") 
     clearing posts nothing again."""
     area = clearing.fund.area
     _check_role(by, "funds.pay_clearing", area, _("您不能登记本统筹地区的清算支付。"))
-    if paid_on > china_today():
+    if paid_on > shanghai_today():
         raise ValidationError({"paid_on": _("支付日期不能晚于今天。")})
     with transaction.atomic():
         clearing = _locked(clearing)

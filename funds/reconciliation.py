@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import audit_event
+from core.dates import month_end
 from core.identifiers import normalize_identifier
 from core.models import AuditEvent
 from core.money import format_money, money
@@ -39,7 +40,7 @@ from funds.models import (
     Subject,
     Transaction,
 )
-from funds.selectors import account_balance, month_end
+from funds.selectors import account_balance
 from funds.services import entry_propose
 
 DATE_WINDOW = 3  # days (DOMAIN §9.3)

@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from core import idnumber
+from core.dates import shanghai_today
 from core.scoping import scoped, user_region_codes
 from monitoring.models import Alert, CheckRun, Settlement, SettlementImport
 
@@ -157,7 +158,7 @@ def dashboard_context(user) -> dict:
         {"kind": kind, "label": label, "count": by_kind.get(kind, 0)}
         for kind, label in Alert.Kind.choices
     ]
-    today = date.today()
+    today = shanghai_today()
     first = (today.replace(day=1) - timedelta(days=335)).replace(day=1)
     months = {
         row["month"].strftime("%Y-%m"): row["n"]

@@ -10,13 +10,12 @@ simply be run again: what it already wrote is found and updated, nothing is dupl
 
 from __future__ import annotations
 
-import calendar
 import logging
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -24,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import idnumber
+from core.dates import month_end, shanghai_today
 from core.jobs import Heartbeat, stale_before
 from core.periods import split_period
 from monitoring.models import CheckRun, CheckRunPolicy
@@ -57,8 +56,7 @@ class Period:
 
     @property
     def end(self) -> date:
-        month = self.month or 12
-        return date(self.year, month, calendar.monthrange(self.year, month)[1])
+        return month_end(self.year, self.month or 12)
 
     @property
     def month_start(self) -> date:
@@ -67,11 +65,7 @@ class Period:
 
     def reference_date(self, today: date | None = None) -> date:
         """§9.4: the earlier of today (Asia/Shanghai) and the period end."""
-        return min(today or china_today(), self.end)
-
-
-def china_today() -> date:
-    return datetime.now(idnumber.CHINA_TZ).date()
+        return min(today or shanghai_today(), self.end)
 
 
 def parse_period(text: str) -> Period:
@@ -87,7 +81,7 @@ def parse_period(text: str) -> Period:
 def default_period(check_name: str, today: date | None = None) -> str:
     """What the monthly beat run checks: the month just ended, or for high_cost its year to
     date (so the run of early January still closes the previous year)."""
-    today = today or china_today()
+    today = today or shanghai_today()
     last_month = today.replace(day=1) - timedelta(days=1)
     if check_name == "high_cost":
         return str(last_month.year)
