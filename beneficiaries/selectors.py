@@ -23,6 +23,7 @@ from beneficiaries.models import (
 )
 from core import idnumber
 from core.choices import Category
+from core.coverage import highest_ranked
 from core.dates import shanghai_today
 from core.models import Policy, Region
 from core.scoping import scoped, user_region_codes
@@ -236,7 +237,8 @@ def applicable_identity(person: Person, day: date | None = None) -> Identity | N
         return None
     policy = policy_for(person, day)
     rank = policy.rank() if policy else list(Category.values)
-    return min(covering, key=lambda i: (rank.index(i.category), i.start))
+    best = highest_ranked((i.category for i in covering), rank)
+    return min((i for i in covering if i.category == best), key=lambda i: i.start)
 
 
 def person_detail_context(person: Person, user) -> dict:

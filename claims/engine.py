@@ -4,8 +4,9 @@ Pure Python, to be read beside DOMAIN.md §4: dataclasses in, dataclasses out; n
 database, no I/O. The `assess` command, the approval service and the replay of one-stop
 settlements all call it, so the rules live here and nowhere else.
 
-Money is ``Decimal`` and every computed amount is rounded half-up to the fen by ``money()`` at
-the step where it is computed; a float never enters.
+Money is ``Decimal`` and every computed amount is rounded half-up to the fen by
+``core.money.money()`` at the step where it is computed; a float never enters. Coverage (§3) and
+the highest-ranked choice are ``core.coverage``'s; the engine applies them to its ``Bill``.
 
 Each ``Assessment`` keeps its steps (a message template and its parameters) so a caseworker, a
 supervisor and the PDF can see how the figure was reached. The templates are Chinese msgids
@@ -13,12 +14,15 @@ marked with ``gettext_noop`` (Django's makemessages extracts them); ``render_ste
 translates them on demand, never during the assessment itself.
 """
 
-import calendar
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, NamedTuple
+
+from core import coverage
+from core.coverage import coverage_end
+from core.money import format_money, money
 
 __all__ = [
     "CATEGORIES",
@@ -36,7 +40,6 @@ __all__ = [
     "covering_category",
     "coverage_end",
     "identity_covers",
-    "money",
     "render_steps",
     "validate_bill",
 ]
@@ -87,19 +90,7 @@ REASONS = (NO_IDENTITY, NOT_DESIGNATED, NO_REFERRAL)
 AMOUNT_FIELDS = ("total_cost", "policy_range_cost", "basic_insurance_paid", "critical_illness_paid")
 
 
-# --- Money ----------------------------------------------------------------------------------
-
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-
-
-def money(amount: Decimal) -> Decimal:
-    """``amount`` rounded half-up (四舍五入) to the fen.
-
-    The engine's own helper (it stays standalone); same rounding as ``core.money.money``,
-    without its type checks, because here every amount is already a Decimal.
-    """
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 # --- Inputs ---------------------------------------------------------------------------------
@@ -310,28 +301,11 @@ UNCOVERED = {
 # --- §3 Identity coverage -------------------------------------------------------------------
 
 
-def coverage_end(end: date) -> date:
-    """The last day an identity that ends on ``end`` still covers.
-
-    P §15: 次月起不再享受 — benefits stop from the next month, so the month of ``end`` is covered
-    to its last day.
-    """
-    return end.replace(day=calendar.monthrange(end.year, end.month)[1])
-
-
 def identity_covers(identity: Identity, bill: Bill) -> bool:
-    """DOMAIN §3: whether ``identity`` covers ``bill``."""
-    start, end = identity.start, identity.end
-    if bill.visit_type != INPATIENT:
-        day = bill.service_date
-        return start <= day and (end is None or day <= coverage_end(end))
-    admitted, discharged = bill.admitted, bill.discharged
-    # An identity gained during the stay covers the whole stay.
-    if start > discharged:
-        return False
-    # P §15: one that ends during the stay (admitted ≤ end ≤ discharged) does not cover it; one
-    # that ended before admission still covers a stay finished within its month.
-    return end is None or end > discharged or (end < admitted and discharged <= coverage_end(end))
+    """DOMAIN §3: whether ``identity`` covers ``bill`` (the rule is core.coverage's)."""
+    if bill.visit_type == INPATIENT:
+        return coverage.covers_stay(identity, bill.admitted, bill.discharged)
+    return coverage.covers_day(identity, bill.service_date)
 
 
 def covering_category(
@@ -346,21 +320,12 @@ def covering_category(
     have no rule is not covered (``no_identity``). Treating such a bill as covered with a zero
     ratio would not give "no assistance": it would still earn tilted assistance.
     """
-    rank = policy.rank
-    best = None
-    best_rank = len(rank) + 1
-    covering = []
+    covering: list[str] = []
     for identity in identities:
-        if not identity_covers(identity, bill):
-            continue
-        category = identity.category
-        if category not in covering:
-            covering.append(category)
-        if category in policy.categories:
-            position = rank.index(category) if category in rank else len(rank)
-            if position < best_rank:
-                best, best_rank = category, position
-    return best, covering
+        if identity_covers(identity, bill) and identity.category not in covering:
+            covering.append(identity.category)
+    with_rule = (category for category in covering if category in policy.categories)
+    return coverage.highest_ranked(with_rule, policy.rank), covering
 
 
 def _why_not_covered(identity: Identity, bill: Bill) -> Step:
@@ -673,11 +638,6 @@ def assess_bills(
 
 
 # --- Rendering ------------------------------------------------------------------------------
-
-
-def format_money(amount: Decimal) -> str:
-    """Thousands separators and two decimals: 80,000.00."""
-    return f"{money(amount):,.2f}"
 
 
 def format_percent(ratio: Decimal) -> str:

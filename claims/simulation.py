@@ -30,6 +30,7 @@ from claims import adapters, engine
 from claims.models import Application, Bill, Institution
 from core.choices import Category
 from core.models import Policy, Region
+from core.money import money
 
 ZERO = Decimal("0.00")
 SIDES = ("in_force", "draft")
@@ -441,4 +442,4 @@ def result_rows(result: dict) -> tuple[list[tuple], list[tuple]]:
 
 
 def _text(amount: Decimal) -> str:
-    return str(engine.money(amount))
+    return str(money(amount))

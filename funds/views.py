@@ -36,10 +36,9 @@ def _errors(request, exc: ValidationError) -> None:
 
 
 def _month(value: str | None, default: date) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", value or "")
-    if match and 1 <= int(match.group(2)) <= 12:
-        return int(match.group(1)), int(match.group(2))
-    return default.year, default.month
+    """`YYYY-MM` (or `YYYY-M`) by the one period parser; anything else is `default`'s month."""
+    parts = split_period(value or "", month_required=True, one_digit_month=True, first_year=1)
+    return parts if parts else (default.year, default.month)
 
 
 # --- Overview ---------------------------------------------------------------------------

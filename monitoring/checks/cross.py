@@ -23,8 +23,8 @@ from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
 from beneficiaries.models import Enrollment, Identity, Person, RosterBatch, Subsidy
-from beneficiaries.models import coverage_end as coverage_end_of
 from core.choices import Category, VisitType
+from core.coverage import coverage_end, covers_day, identity_covers
 from core.models import Policy
 from core.money import money
 from monitoring.alerting import Finding, sync_findings
@@ -228,10 +228,8 @@ def subsidy_without_identity(ctx: CheckContext) -> None:
                 i
                 for i in qualifying[subsidy.person_id]
                 # Held in the year, or when the batch recognised it (recognised before paying).
-                if (i.end is None or coverage_end_of(i.end) >= year_start)
-                or (
-                    i.start <= subsidy.batch.as_of and coverage_end_of(i.end) >= subsidy.batch.as_of
-                )
+                if (i.end is None or coverage_end(i.end) >= year_start)
+                or covers_day(i, subsidy.batch.as_of)
             ]
             reasons = []
             if not held:
@@ -266,20 +264,6 @@ def subsidy_without_identity(ctx: CheckContext) -> None:
 
 
 # --- Settlement checks ---------------------------------------------------------------------
-
-
-def covers(identity, visit_type: str, begndate: date, enddate: date) -> bool:
-    """DOMAIN §3: whether an identity covers a settlement (inpatient stay or outpatient day)."""
-    end = identity.end
-    if visit_type == VisitType.INPATIENT:
-        admitted, discharged = begndate, enddate
-        if identity.start > discharged:
-            return False
-        if end is None or end > discharged:
-            return True
-        # An identity that ended before the stay still covers it inside its coverage month.
-        return end < admitted and discharged <= coverage_end_of(end)
-    return identity.start <= enddate and (end is None or enddate <= coverage_end_of(end))
 
 
 def reversals_of(setl_ids):
@@ -355,7 +339,7 @@ def benefit_after_coverage(ctx: CheckContext) -> None:
             if not ctx.in_area(region):
                 continue
             held = identities.get(person.pk, []) if person else []
-            if any(covers(i, s.visit_type, s.begndate, s.enddate) for i in held):
+            if any(identity_covers(i, s.visit_type, s.begndate, s.enddate) for i in held):
                 continue
             ended = [i for i in held if i.end is not None and i.start <= s.enddate]
             if ended:
@@ -366,7 +350,7 @@ def benefit_after_coverage(ctx: CheckContext) -> None:
                 ) % {
                     "category": last.get_category_display(),
                     "end": last.end,
-                    "coverage": coverage_end_of(last.end),
+                    "coverage": coverage_end(last.end),
                     "amount": paid,
                 }
             else:
@@ -392,7 +376,7 @@ def benefit_after_coverage(ctx: CheckContext) -> None:
             held = list(person.identities.all())
             end = bill.discharged or bill.service_date
             begin = bill.admitted or end
-            if any(covers(i, bill.visit_type, begin, end) for i in held):
+            if any(identity_covers(i, bill.visit_type, begin, end) for i in held):
                 continue
             yield Finding(
                 certno=person.id_number,
@@ -451,7 +435,9 @@ def missed_reimbursement(ctx: CheckContext) -> None:
             if person is None or not ctx.in_area(person.region_id):
                 continue
             covering = [
-                i for i in identities[person.pk] if covers(i, s.visit_type, s.begndate, s.enddate)
+                i
+                for i in identities[person.pk]
+                if identity_covers(i, s.visit_type, s.begndate, s.enddate)
             ]
             if not covering:
                 continue

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from beneficiaries.models import Identity, Person
 from core.audit import audit_event
 from core.choices import Category
+from core.coverage import covering_day_sql
 from core.models import AuditEvent, Policy
 from core.money import format_money, money
 from monitoring.alerting import Finding, reopens_when_burden_grew, sync_findings
@@ -128,6 +129,18 @@ def _claims_bill_sql(year: int, period_end: date) -> tuple[str, list] | None:
     return sql, [*decided, *counted, year, period_end]
 
 
+def watched_sql(reference: date) -> tuple[str, list]:
+    """SELECT of the ID numbers holding a poverty-return category on `reference` (the
+    poverty-return watch): coverage is core.coverage's rule in its SQL form."""
+    covering, params = covering_day_sql("i", reference)
+    categories = ", ".join(f"'{category}'" for category in sorted(POVERTY_RETURN))
+    sql = (
+        "SELECT p.id_number FROM beneficiaries_person p JOIN beneficiaries_identity i "
+        f"ON i.person_id = p.id WHERE i.category IN ({categories}) AND {covering}"
+    )
+    return sql, params
+
+
 def _watermark() -> int:
     """The highest settlement id every later scan can start after."""
     with transaction.atomic(), connection.cursor() as cursor:
@@ -205,13 +218,8 @@ def _burden_sql(
         "SELECT certno FROM monitoring_alert WHERE kind = 'high_cost' AND year = %s "
         "AND status IN ('open', 'in_progress')"
     )
-    # Holders of a poverty-return category on the reference date (start ≤ day ≤ coverage end).
-    watched = (
-        "SELECT p.id_number FROM beneficiaries_person p JOIN beneficiaries_identity i "
-        "ON i.person_id = p.id WHERE i.category IN ('poverty_risk', 'near_subsistence') "
-        "AND i.start <= %s AND (i.end IS NULL OR i.end >= %s)"
-    )
-    having_params = [reference, reference.replace(day=1), year]
+    watched, watched_params = watched_sql(reference)
+    having_params = [*watched_params, year]
     if connection.vendor == "postgresql":
         sql = (
             f"SELECT certno, SUM(amount), COUNT(*), GROUPING(certno) FROM ({rows}) AS r "
@@ -259,11 +267,7 @@ def _incremental_sql_pg(
         bill_params = list(bills[1])
     else:
         billed, bill_params = "SELECT 0 AS amount, 0 AS n", []
-    watched = (
-        "SELECT p.id_number FROM beneficiaries_person p JOIN beneficiaries_identity i "
-        "ON i.person_id = p.id WHERE i.category IN ('poverty_risk', 'near_subsistence') "
-        "AND i.start <= %s AND (i.end IS NULL OR i.end >= %s)"
-    )
+    watched, watched_params = watched_sql(reference)
     open_alerts = (
         "SELECT certno FROM monitoring_alert WHERE kind = 'high_cost' AND year = %s "
         "AND status IN ('open', 'in_progress')"
@@ -277,7 +281,7 @@ def _incremental_sql_pg(
         f"FROM ({touched}) AS t CROSS JOIN LATERAL ({settled}) AS s "
         f"CROSS JOIN LATERAL ({billed}) AS b) AS x) AS y WHERE rn = 1 OR candidate"
     )
-    outer = [floor, pr_floor, reference, reference.replace(day=1), year]
+    outer = [floor, pr_floor, *watched_params, year]
     return sql, [*outer, *params, *lateral_params, *bill_params]
 
 

@@ -23,9 +23,9 @@ from claims.engine import (
     Policy,
     YearToDate,
     assess_bills,
-    money,
 )
 from core.dates import shanghai_today
+from core.money import money
 from core.tabular import parse_iso_date
 
 AMOUNT_LIMIT = Decimal("1000000000000")  # DecimalField(max_digits=14, decimal_places=2)
