@@ -22,14 +22,9 @@ from claims.models import Application, Bill, Institution
 from core.dates import shanghai_today
 from core.models import Policy, Region
 from core.scoping import scoped, user_region_codes
+from monitoring.selectors import settlements_for
 
 DEFAULT_PROCESSING_DAYS = 20
-
-try:  # the monitoring helper's selectors (DOMAIN §9.2 settlements)
-    from monitoring.selectors import settlements_for
-except ImportError:  # pragma: no cover - monitoring not installed yet
-    settlements_for = None
-
 
 # --- Policy and state ----------------------------------------------------------------------
 
@@ -44,15 +39,7 @@ def policy_in_force(area_code: str, day: date) -> Policy:
 
 
 def person_settlements(person, year: int) -> list:
-    if settlements_for is not None:
-        return list(settlements_for(person, year))
-    from monitoring.models import Settlement
-
-    return list(
-        Settlement.objects.filter(certno=person.id_number, year=year).order_by(
-            "enddate", "setl_time", "id"
-        )
-    )
+    return list(settlements_for(person, year))
 
 
 def year_to_date_for(
@@ -387,27 +374,3 @@ def person_panel(person, user) -> dict | None:
         "manual_tilted": paid["t"] or Decimal("0.00"),
         "can_add": user.has_perm("claims.add_application"),
     }
-
-
-# --- For the monitoring app (DOMAIN §7 burden) ----------------------------------------------
-
-
-def manual_bill_burden_sql(year: int, period_end: date) -> tuple[str, list]:
-    """SQL rows (certno, amount) of the manual-reimbursement part of the yearly burden (§7).
-
-    + (total cost − basic paid − critical-illness paid) of each bill of an approved or paid
-    application with no settlement record, − the assistance (basic + tilted) approved for every
-    such bill of the year; bills with an end date up to `period_end`.
-    """
-    sql = (
-        "SELECT p.id_number AS certno, "
-        "(CASE WHEN b.setl_id = '' OR NOT EXISTS (SELECT 1 FROM monitoring_settlement s "
-        "WHERE s.setl_id = b.setl_id) "
-        "THEN b.total_cost - b.basic_insurance_paid - b.critical_illness_paid ELSE 0 END) "
-        "- b.assistance - b.tilted_assistance AS amount "
-        "FROM claims_bill b JOIN claims_application a ON a.id = b.application_id "
-        "JOIN beneficiaries_person p ON p.id = a.person_id "
-        "WHERE b.year = %s AND b.active AND a.status IN ('approved', 'paid') "
-        "AND COALESCE(b.discharged, b.service_date) <= %s"
-    )
-    return sql, [year, period_end]

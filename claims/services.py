@@ -10,7 +10,6 @@ attachments change only while the application is a draft.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -232,24 +231,13 @@ def _check_bill(bill: Bill, application: Application) -> None:
 
 def _check_settlement(bill: Bill, application: Application, others) -> None:
     """DOMAIN §7: a bill whose one-stop settlement already carries maf_pay > 0 is refused."""
-    from monitoring.models import Settlement
+    from monitoring.selectors import settlement_by_setl_id, settlement_paid
 
-    try:
-        from monitoring.selectors import settlement_by_setl_id
-    except ImportError:  # pragma: no cover
-        settlement = Settlement.objects.filter(setl_id=bill.setl_id).first()
-    else:
-        settlement = settlement_by_setl_id(bill.setl_id)
+    settlement = settlement_by_setl_id(bill.setl_id)
     if settlement is not None:
         if settlement.certno != application.person.id_number:
             raise ValidationError({"setl_id": _("该结算ID不属于本申请人。")})
-        paid = settlement.maf_pay + sum(
-            Settlement.objects.filter(
-                init_setl_id=settlement.setl_id, refd_setl_flag=True
-            ).values_list("maf_pay", flat=True),
-            Decimal("0"),
-        )
-        if paid > 0:
+        if settlement_paid(settlement) > 0:
             raise ValidationError({"setl_id": _("该笔费用已在一站式结算中获得医疗救助。")})
     used = others.filter(setl_id=bill.setl_id).first()
     if used is not None:

@@ -238,17 +238,6 @@ def _matched():
     return Exists(MatchedLeg.objects.filter(leg_id=OuterRef("pk")))
 
 
-def unmatched_ledger_count(recon: Reconciliation) -> int:
-    first, last = date(recon.year, recon.month, 1), month_end(recon.year, recon.month)
-    return (
-        Leg.objects.filter(
-            fund=recon.fund, subject_id=Subject.FISCAL, booked_on__gte=first, booked_on__lte=last
-        )
-        .exclude(_matched())
-        .count()
-    )
-
-
 def statement_reconcile(
     *,
     fund: Fund,

@@ -51,10 +51,6 @@ class Period:
     month: int | None
 
     @property
-    def start(self) -> date:
-        return date(self.year, self.month or 1, 1)
-
-    @property
     def end(self) -> date:
         return month_end(self.year, self.month or 12)
 

@@ -7,7 +7,7 @@ dismissal stands; an alert closed automatically reopens when the condition recur
 
 The period is `YYYY` (the whole year) or `YYYY-MM` (that month for the settlement-based checks;
 the year for the enrollment checks, with categories held on the reference date of §9.4).
-Manual-reimbursement bills come from the claims app (`_claims_model`): a bill naming a
+Manual-reimbursement bills come from the claims app (`claims.interface`): a bill naming a
 settlement's ID is a claim for it; assistance approved for a bill no identity covers is an
 overpayment like one paid at the counter.
 """
@@ -18,11 +18,11 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from django.apps import apps
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
 from beneficiaries.models import Enrollment, Identity, Person, RosterBatch, Subsidy
+from claims import interface as claims
 from core.choices import Category, VisitType
 from core.coverage import coverage_end, covers_day, identity_covers
 from core.models import Policy
@@ -33,14 +33,6 @@ from monitoring.checks.high_cost import coordination_area_code
 from monitoring.models import Alert, Settlement
 
 CHUNK = 1000
-
-
-def _claims_model(name: str):
-    """A model of the claims app (Bill, Application, Institution), or None without it."""
-    try:
-        return apps.get_model("claims", name)
-    except LookupError:
-        return None
 
 
 def _scope(ctx: CheckContext, field: str = "region") -> Q:
@@ -422,7 +414,7 @@ def missed_reimbursement(ctx: CheckContext) -> None:
     )
     persons = _persons_by_certno(s.certno for s in originals)
     identities = _identities_of(p.pk for p in persons.values())
-    claimed = _manually_claimed_setl_ids([s.setl_id for s in originals])
+    claimed = claims.claimed_setl_ids([s.setl_id for s in originals])
 
     def findings():
         for s in originals:
@@ -467,40 +459,9 @@ def missed_reimbursement(ctx: CheckContext) -> None:
 
 def _paid_bills(ctx: CheckContext):
     """Manual-reimbursement bills of the period with assistance approved (claims app)."""
-    Bill = _claims_model("Bill")
-    if Bill is None:
-        return []
-    first, last = _month_range(ctx)
-    decided = Bill._meta.get_field("application").related_model.DECIDED_STATUSES
-    bills = (
-        Bill.objects.filter(active=True, total__gt=0, application__status__in=decided)
-        .filter(
-            Q(discharged__gte=first, discharged__lte=last)
-            | Q(discharged__isnull=True, service_date__gte=first, service_date__lte=last)
-        )
-        .select_related("application__person", "institution")
-        .prefetch_related("application__person__identities")
-        .order_by("application__person__id_number", "id")
-    )
+    bills = claims.paid_bills_ending_between(*_month_range(ctx))
     ctx.run.rows_scanned += bills.count()
     return bills
-
-
-def _manually_claimed_setl_ids(setl_ids) -> set[str]:
-    """Settlement IDs that a manual-reimbursement bill (of an application not rejected) names
-    by the settlement ID on its slip: the person has claimed, no reminder is due."""
-    Bill = _claims_model("Bill")
-    if Bill is None:
-        return set()
-    claimed: set[str] = set()
-    ids = list(setl_ids)
-    for start in range(0, len(ids), CHUNK):
-        claimed |= set(
-            Bill.objects.filter(active=True, setl_id__in=ids[start : start + CHUNK]).values_list(
-                "setl_id", flat=True
-            )
-        )
-    return claimed
 
 
 @register("out_of_catalog")
@@ -508,10 +469,7 @@ def out_of_catalog(ctx: CheckContext) -> None:
     """P §29 / R(十五): out-of-catalog cost share of an institution in a month above the limit
     of its level (level 2: 5%, level 3: 10%, from the policy of its coordination area)."""
     first, last = _month_range(ctx)
-    Institution = _claims_model("Institution")
-    if Institution is None:
-        return  # no institution register yet: levels unknown
-    institutions = {i.code: i for i in Institution.objects.all()}
+    institutions = claims.institutions_by_code()
     totals = (
         Settlement.objects.filter(year=ctx.period.year, enddate__gte=first, enddate__lte=last)
         .values("fixmedins_code", "enddate__year", "enddate__month")

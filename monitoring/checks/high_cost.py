@@ -1,8 +1,8 @@
 """High-cost expense alerts: the dual early warning (因病致贫/因病返贫, R(九), W 四(一), P §8).
 
 DOMAIN §7: a person's yearly burden = Σ psn_part_amt of their settlements of the year
-(reversals included) + the manual-reimbursement part (`manual_bill_burden_sql`). With R the
-prior-year rural income of the policy of the person's coordination area:
+(reversals included) + the manual-reimbursement part (`claims.interface.manual_burden_sql`).
+With R the prior-year rural income of the policy of the person's coordination area:
 - holders of `poverty_risk` or `near_subsistence` are on the poverty-return watch, line R × 50%;
 - every other insured person not holding `destitute` or `subsistence` is on the
   impoverishment watch, line R × 100%;
@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from beneficiaries.models import Identity, Person
+from claims.interface import manual_burden_sql, person_ids_with_application_changes
 from core.audit import audit_event
 from core.choices import Category
 from core.coverage import covering_day_sql
@@ -92,43 +92,6 @@ def _in_force(policy: Policy, day: date) -> bool:
     return policy.valid_from <= day and (policy.valid_to is None or policy.valid_to >= day)
 
 
-def manual_bill_burden_sql(year: int, period_end: date) -> tuple[str, list] | None:
-    """Rows (certno, amount) of the manual-reimbursement part of the burden (§7).
-
-    Σ (total cost − basic paid − critical-illness paid) of manual bills with no settlement
-    record − Σ assistance approved by manual reimbursement for bills of the year. Returns None
-    while the claims app has no bill model: the burden is then the settlements alone.
-    """
-    try:
-        apps.get_model("claims", "Bill")
-    except LookupError:
-        return None
-    return _claims_bill_sql(year, period_end)
-
-
-def _claims_bill_sql(year: int, period_end: date) -> tuple[str, list] | None:
-    """Per bill of an application under way or decided (not a draft, not rejected): its cost
-    after basic and critical-illness insurance when no imported settlement carries its
-    settlement ID (else the settlement already counts it), less the assistance approved on it
-    (approved or paid applications). A bill belongs to the year of its discharge/service date."""
-    Application = apps.get_model("claims", "Application")
-    counted = [Application.Status.SUBMITTED, *Application.DECIDED_STATUSES]
-    decided = list(Application.DECIDED_STATUSES)
-    sql = (
-        "SELECT p.id_number AS certno, "
-        "(CASE WHEN b.setl_id = '' OR NOT EXISTS (SELECT 1 FROM monitoring_settlement s "
-        "WHERE s.setl_id = b.setl_id) "
-        "THEN b.total_cost - b.basic_insurance_paid - b.critical_illness_paid ELSE 0 END) "
-        f"- (CASE WHEN a.status IN ({', '.join(['%s'] * len(decided))}) THEN b.total ELSE 0 END) "
-        "AS amount "
-        "FROM claims_bill b JOIN claims_application a ON a.id = b.application_id "
-        "JOIN beneficiaries_person p ON p.id = a.person_id "
-        f"WHERE b.active AND a.status IN ({', '.join(['%s'] * len(counted))}) "
-        "AND b.year = %s AND COALESCE(b.discharged, b.service_date) <= %s"
-    )
-    return sql, [*decided, *counted, year, period_end]
-
-
 def watched_sql(reference: date) -> tuple[str, list]:
     """SELECT of the ID numbers holding a poverty-return category on `reference` (the
     poverty-return watch): coverage is core.coverage's rule in its SQL form."""
@@ -156,13 +119,7 @@ def _identity_touched_person_ids(state: HighCostScanState, reference: date) -> s
     history = Identity.history.model.objects.filter(history_date__gte=state.scanned_at)
     ids = set(history.values_list("person_id", flat=True))
     # Manual reimbursements submitted, decided or paid since (their bills change the burden).
-    try:
-        Application = apps.get_model("claims", "Application")
-    except LookupError:
-        Application = None
-    if Application is not None and hasattr(Application, "history"):
-        changed = Application.history.model.objects.filter(history_date__gte=state.scanned_at)
-        ids |= set(changed.values_list("person_id", flat=True))
+    ids |= person_ids_with_application_changes(state.scanned_at)
     old, new = state.reference_date, reference
     if new != old:
         low, high = min(old, new), max(old, new)
@@ -207,13 +164,12 @@ def _burden_sql(
         "SELECT certno, psn_part_amt AS amount FROM monitoring_settlement "
         f"WHERE {' AND '.join(where)}"
     )
-    bills = manual_bill_burden_sql(year, period_end)
-    if bills is not None:
-        bill_rows = f"SELECT certno, amount FROM ({bills[0]}) AS bills"
-        if touched_clause:
-            bill_rows += f" WHERE {touched_clause}"
-        rows += f" UNION ALL {bill_rows}"
-        params += [*bills[1], *touched_params]
+    bills, bill_params = manual_burden_sql(year, period_end)
+    bill_rows = f"SELECT certno, amount FROM ({bills}) AS bills"
+    if touched_clause:
+        bill_rows += f" WHERE {touched_clause}"
+    rows += f" UNION ALL {bill_rows}"
+    params += [*bill_params, *touched_params]
     open_alerts = (
         "SELECT certno FROM monitoring_alert WHERE kind = 'high_cost' AND year = %s "
         "AND status IN ('open', 'in_progress')"
@@ -258,15 +214,11 @@ def _incremental_sql_pg(
         "AND s.enddate <= %s"
     )
     lateral_params: list = [year, period_end]
-    bills = manual_bill_burden_sql(year, period_end)
-    if bills is not None:
-        billed = (
-            "SELECT COALESCE(SUM(amount), 0) AS amount, COUNT(*) AS n "
-            f"FROM ({bills[0]}) AS b WHERE b.certno = t.certno"
-        )
-        bill_params = list(bills[1])
-    else:
-        billed, bill_params = "SELECT 0 AS amount, 0 AS n", []
+    bills, bill_params = manual_burden_sql(year, period_end)
+    billed = (
+        "SELECT COALESCE(SUM(amount), 0) AS amount, COUNT(*) AS n "
+        f"FROM ({bills}) AS b WHERE b.certno = t.certno"
+    )
     watched, watched_params = watched_sql(reference)
     open_alerts = (
         "SELECT certno FROM monitoring_alert WHERE kind = 'high_cost' AND year = %s "
@@ -289,13 +241,12 @@ def rows_read(year: int, period_end: date) -> int:
     """The settlement rows and bills of the year up to `period_end` (a scan's rows)."""
     sql = "SELECT COUNT(*) FROM monitoring_settlement WHERE year = %s AND enddate <= %s"
     params: list = [year, period_end]
-    bills = manual_bill_burden_sql(year, period_end)
+    bills, bill_params = manual_burden_sql(year, period_end)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         total = cursor.fetchone()[0]
-        if bills is not None:
-            cursor.execute(f"SELECT COUNT(*) FROM ({bills[0]}) AS bills", bills[1])
-            total += cursor.fetchone()[0]
+        cursor.execute(f"SELECT COUNT(*) FROM ({bills}) AS bills", bill_params)
+        total += cursor.fetchone()[0]
     return int(total)
 
 
@@ -313,11 +264,10 @@ def area_rows_read(
         f"WHERE {' AND '.join(where)}"
     )
     params: list = [year, period_end, *touched_params]
-    bills = manual_bill_burden_sql(year, period_end)
-    if bills is not None:
-        rows += f" UNION ALL SELECT certno, NULL FROM ({bills[0]}) AS b"
-        rows += f" WHERE {touched}" if touched else ""
-        params += [*bills[1], *touched_params]
+    bills, bill_params = manual_burden_sql(year, period_end)
+    rows += f" UNION ALL SELECT certno, NULL FROM ({bills}) AS b"
+    rows += f" WHERE {touched}" if touched else ""
+    params += [*bill_params, *touched_params]
     sql = (
         "SELECT COALESCE(SUM(r.n), 0) FROM (SELECT certno, COUNT(*) AS n, MAX(admdvs) AS admdvs "
         f"FROM ({rows}) AS x GROUP BY certno) AS r "
