@@ -297,13 +297,7 @@ def person_panels(person: Person, user) -> list[dict]:
     """
     panels = []
     for module_name in PANEL_PROVIDERS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            # Only the provider (or its app) being absent is expected; a broken import is not.
-            if exc.name != module_name and not module_name.startswith(f"{exc.name}."):
-                raise
-            continue
+        module = importlib.import_module(module_name)  # later apps: no import at load time
         provider = getattr(module, "person_panel", None)
         if provider is None:
             continue
