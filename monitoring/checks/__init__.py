@@ -112,7 +112,7 @@ class CheckContext:
         prefix = self.area_prefix
         return not prefix or bool(region_code and region_code.startswith(prefix))
 
-    def beat(self) -> None:
+    def save_progress(self) -> None:
         """Save the counters so far (a crash keeps them) and show the run is alive."""
         self.run.heartbeat_at = timezone.now()
         self.run.save(

@@ -45,7 +45,9 @@ LOOKUP_CHUNK = 1000
 
 
 @dataclass(frozen=True)
-class Lines:
+class WatchLines:
+    """The watch lines of one coordination area's policy (R, R × 100%, R × 50%)."""
+
     rural_income: Decimal
     impoverishment: Decimal
     poverty_return: Decimal
@@ -62,7 +64,7 @@ def coordination_area_code(region_code: str | None) -> str | None:
     return region_code[:4] + "00"
 
 
-def policy_lines(period, used: set | None = None) -> dict[str, Lines]:
+def policy_lines(period, used: set | None = None) -> dict[str, WatchLines]:
     """Watch lines per coordination area: the policy in force on the reference date, or else
     the latest one in force during the period's year. The ids of the chosen policies are
     added to `used` (the run keeps them)."""
@@ -83,7 +85,7 @@ def policy_lines(period, used: set | None = None) -> dict[str, Lines]:
     if used is not None:
         used.update(p.pk for p in chosen.values())
     return {
-        area: Lines(p.rural_income, p.impoverishment_line, p.poverty_return_line)
+        area: WatchLines(p.rural_income, p.impoverishment_line, p.poverty_return_line)
         for area, p in chosen.items()
     }
 
@@ -334,7 +336,7 @@ def _people(certnos: list[str], year: int, reference: date):
     return persons, from_settlements, held
 
 
-def findings_for(ctx: CheckContext, candidates, lines: dict[str, Lines], reference: date):
+def findings_for(ctx: CheckContext, candidates, lines: dict[str, WatchLines], reference: date):
     certnos = sorted(candidates)
     persons, from_settlements, held = _people(certnos, ctx.period.year, reference)
     for certno in certnos:
@@ -391,7 +393,6 @@ def high_cost(ctx: CheckContext) -> None:
     figures = {area: lines[area].figures for area in sorted(lines)}
     state = HighCostScanState.objects.filter(year=period.year, area=ctx.area).first()
     watermark = _watermark()
-
     incremental = (
         not ctx.options.get("full")
         and state is not None
@@ -399,56 +400,32 @@ def high_cost(ctx: CheckContext) -> None:
         and state.period_end == period.end
     )
     if state is not None and state.figures != figures:
-        # A change of the policy's income figure or lines: every person is measured again.
-        audit_event(
-            by=ctx.by if getattr(ctx.by, "pk", None) else None,
-            action=AuditEvent.Action.POLICY_RESCAN,
-            check="high_cost",
-            year=period.year,
-            before=state.figures,
-            after=figures,
-        )
+        _audit_rescan(ctx, state, figures)
     ctx.run.mode = "incremental" if incremental else "full"
     if not lines:
         # No policy to measure against: nobody alerts, but the rows were still read (§9.4).
-        ctx.run.rows_scanned = (
-            area_rows_read(ctx.area_prefix, period.year, period.end)
-            if ctx.area_prefix
-            else rows_read(period.year, period.end)
-        )
-        ctx.beat()
+        ctx.run.rows_scanned = _rows_read_by_run(ctx)
+        ctx.save_progress()
         return
-    # Lowest lines over the areas, less a yuan: a superset; the exact test is in Python.
-    floor = min(v.impoverishment for v in lines.values()) - 1
-    pr_floor = min(v.poverty_return for v in lines.values()) - 1
-    touched_certnos: set[str] = set()
-    if incremental:
-        person_ids = _identity_touched_person_ids(state, reference)
-        touched_certnos = set(
-            Person.objects.filter(pk__in=person_ids).values_list("id_number", flat=True)
-        )
+    touched_after = state.last_settlement_id if incremental else None
+    touched_certnos = _touched_certnos(state, reference) if incremental else set()
     candidates, scanned = scan_burdens(
         ctx,
         year=period.year,
         period_end=period.end,
-        floor=floor,
-        pr_floor=pr_floor,
+        # Lowest lines over the areas, less a yuan: a superset; the exact test is in Python.
+        floor=min(v.impoverishment for v in lines.values()) - 1,
+        pr_floor=min(v.poverty_return for v in lines.values()) - 1,
         reference=reference,
-        touched_after=state.last_settlement_id if incremental else None,
+        touched_after=touched_after,
         touched_certnos=touched_certnos,
     )
     if ctx.area_prefix:
         # The scan reads the year for everyone and keeps the area's persons; the count is
         # of the rows of those persons (§9.4: `--area` limits the run to them).
-        scanned = area_rows_read(
-            ctx.area_prefix,
-            period.year,
-            period.end,
-            touched_after=state.last_settlement_id if incremental else None,
-            touched_certnos=touched_certnos,
-        )
+        scanned = _rows_read_by_run(ctx, touched_after, touched_certnos)
     ctx.run.rows_scanned = scanned
-    ctx.beat()
+    ctx.save_progress()
     sync_findings(
         ctx,
         kind=Alert.Kind.HIGH_COST,
@@ -467,6 +444,38 @@ def high_cost(ctx: CheckContext) -> None:
             "figures": figures,
             "scanned_at": ctx.run.started_at or timezone.now(),
         },
+    )
+
+
+def _audit_rescan(ctx: CheckContext, state: HighCostScanState, figures: dict) -> None:
+    """A change of the policy's income figure or lines: every person is measured again."""
+    audit_event(
+        by=ctx.by if getattr(ctx.by, "pk", None) else None,
+        action=AuditEvent.Action.POLICY_RESCAN,
+        check="high_cost",
+        year=ctx.period.year,
+        before=state.figures,
+        after=figures,
+    )
+
+
+def _touched_certnos(state: HighCostScanState, reference: date) -> set[str]:
+    """ID numbers of the persons an incremental scan must measure again (beyond new rows)."""
+    person_ids = _identity_touched_person_ids(state, reference)
+    return set(Person.objects.filter(pk__in=person_ids).values_list("id_number", flat=True))
+
+
+def _rows_read_by_run(ctx: CheckContext, touched_after=None, touched_certnos=()) -> int:
+    """The rows the run counts as read: the area's persons' when limited to an area."""
+    period = ctx.period
+    if not ctx.area_prefix:
+        return rows_read(period.year, period.end)
+    return area_rows_read(
+        ctx.area_prefix,
+        period.year,
+        period.end,
+        touched_after=touched_after,
+        touched_certnos=touched_certnos,
     )
 
 
