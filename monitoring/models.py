@@ -21,6 +21,19 @@ def _amount(verbose_name, **kwargs):
     return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kwargs)
 
 
+class StageStatus(models.IntegerChoices):
+    """Status of a row in the settlement import's staging table (a temporary table, so no
+    model holds it): what the import decided about the row (DOMAIN §9.2)."""
+
+    NEW = 0, _("新增")
+    INVALID = 1, _("数据错误")
+    REPEATED = 2, _("文件内重复")
+    CONFLICT = 3, _("与已导入数据冲突")
+    SAME = 4, _("与已导入数据相同")
+    NO_TARGET = 5, _("冲销对象不存在")
+    IGNORED = 6, _("无效标志行")  # `vali_flag = 0`: counted as skipped, changes nothing
+
+
 class SettlementImport(models.Model):
     """One upload of a settlement extract: validated first (preview), then applied."""
 
