@@ -1,5 +1,8 @@
 """core.coverage: DOMAIN §3 written once, and its SQL and ORM forms agree with it."""
 
+import pathlib
+import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -117,3 +120,16 @@ def test_poverty_return_watch_sql_holds_who_python_holds_on_the_reference_date()
             if i.category in ("poverty_risk", "near_subsistence") and covers_day(i, day)
         }
         assert from_sql == python, day
+
+
+def test_the_pure_rules_import_no_django():
+    modules = "core.coverage, core.dates, core.money, core.periods, core.idnumber"
+    code = f"import sys, {modules}; print([m for m in sys.modules if m.startswith('django')])"
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=pathlib.Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert run.stdout.strip() == "[]"
