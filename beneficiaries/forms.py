@@ -4,9 +4,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Enrollment, Person
-from beneficiaries.selectors import today, visible_regions
+from beneficiaries.selectors import visible_regions
 from core import tabular
 from core.choices import Category, Department
+from core.dates import shanghai_today
 from core.models import Region
 from core.scoping import can_write
 
@@ -167,7 +168,7 @@ class EnrollmentForm(BootstrapForm):
             initial=person.region_id,
         )
         self.fields["area"].widget.attrs["class"] = "form-select"
-        self.fields["year"].initial = today().year
+        self.fields["year"].initial = shanghai_today().year
         self.order_fields(["year", "scheme", "area", "paid_how", "paid_date", "benefit_start"])
 
 
@@ -193,7 +194,7 @@ class RosterUploadForm(BootstrapForm):
             user, _("名单区划"), levels=(Region.Level.CITY, Region.Level.COUNTY)
         )
         self.fields["region"].widget.attrs["class"] = "form-select"
-        self.fields["as_of"].initial = today()
+        self.fields["as_of"].initial = shanghai_today()
         self.order_fields(["file", "department", "region", "as_of"])
 
     def clean_file(self):
@@ -228,6 +229,6 @@ class SubsidyBatchForm(BootstrapForm):
             user, _("区划"), levels=(Region.Level.CITY, Region.Level.COUNTY)
         )
         self.fields["area"].widget.attrs["class"] = "form-select"
-        self.fields["year"].initial = today().year
-        self.fields["as_of"].initial = today()
+        self.fields["year"].initial = shanghai_today().year
+        self.fields["as_of"].initial = shanghai_today()
         self.order_fields(["area", "year", "as_of"])

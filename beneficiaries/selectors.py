@@ -11,7 +11,6 @@ from datetime import date
 import django_filters
 from django.db import connection, models
 from django.db.models import Count, Exists, Func, OuterRef
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import (
@@ -24,16 +23,13 @@ from beneficiaries.models import (
 )
 from core import idnumber
 from core.choices import Category
+from core.coverage import highest_ranked
+from core.dates import shanghai_today
 from core.models import Policy, Region
 from core.scoping import scoped, user_region_codes
 
 _ID_NUMBER = re.compile(r"\d{17}[\dX]")
 _PHONE = re.compile(r"[\d\-+ ]{7,20}")
-
-
-def today() -> date:
-    """DOMAIN §9: "today" is the date in Asia/Shanghai (the portal's TIME_ZONE)."""
-    return timezone.localdate()
 
 
 def visible_regions(user, *, levels=(Region.Level.CITY, Region.Level.COUNTY)):
@@ -123,7 +119,7 @@ class PersonFilter(django_filters.FilterSet):
         fields = ["q", "region", "category", "status", "enrollment", "year"]
 
     def __init__(self, data=None, *args, user=None, **kwargs):
-        self.day = today()
+        self.day = shanghai_today()
         if data is not None and not data.get("year"):
             data = data.copy()
             data["year"] = str(self.day.year)
@@ -214,7 +210,7 @@ def person_list_page(user, params, page=None, per_page: int = 25):
     person_filter = PersonFilter(params, queryset=base, user=user)
     rows = person_filter.qs if person_filter.is_valid() else base.none()
     result = cheap_page(rows, page, per_page)
-    day = today()
+    day = shanghai_today()
     open_identities = Identity.objects.open_on(day).filter(
         person_id__in=[p.pk for p in result.object_list]
     )
@@ -235,17 +231,18 @@ def policy_for(person: Person, day: date) -> Policy | None:
 
 def applicable_identity(person: Person, day: date | None = None) -> Identity | None:
     """The highest-ranked identity covering `day` (就高不就低, W 三(三), P §17)."""
-    day = day or today()
+    day = day or shanghai_today()
     covering = [i for i in person.identities.all() if i.covers(day)]
     if not covering:
         return None
     policy = policy_for(person, day)
     rank = policy.rank() if policy else list(Category.values)
-    return min(covering, key=lambda i: (rank.index(i.category), i.start))
+    best = highest_ranked((i.category for i in covering), rank)
+    return min((i for i in covering if i.category == best), key=lambda i: i.start)
 
 
 def person_detail_context(person: Person, user) -> dict:
-    day = today()
+    day = shanghai_today()
     identities = list(
         person.identities.select_related("region", "created_by", "last_roster").order_by(
             "-start", "-id"
@@ -300,13 +297,7 @@ def person_panels(person: Person, user) -> list[dict]:
     """
     panels = []
     for module_name in PANEL_PROVIDERS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            # Only the provider (or its app) being absent is expected; a broken import is not.
-            if exc.name != module_name and not module_name.startswith(f"{exc.name}."):
-                raise
-            continue
+        module = importlib.import_module(module_name)  # later apps: no import at load time
         provider = getattr(module, "person_panel", None)
         if provider is None:
             continue
@@ -326,7 +317,7 @@ def subsidy_batches(user):
 
 def dashboard_context(user) -> dict:
     """Figures for the dashboard card (templates/beneficiaries/_dashboard.html)."""
-    day = today()
+    day = shanghai_today()
     open_identities = scoped(Identity.objects.open_on(day), user)
     labels = dict(Category.choices)
     counts = {c: 0 for c in Category.values}

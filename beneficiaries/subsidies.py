@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from beneficiaries.models import Enrollment, Identity, Person, Subsidy, SubsidyBatch
 from core.audit import audit_event
+from core.dates import shanghai_today
 from core.exports import safe_row
 from core.models import AuditEvent, Policy, Region
 from core.money import money
@@ -210,10 +211,6 @@ def subsidy_batch_create(*, area: Region, year: int, as_of: date, by) -> Subsidy
     return batch
 
 
-def _today() -> date:
-    return timezone.localdate()
-
-
 def subsidy_batch_confirm(*, batch: SubsidyBatch, by) -> SubsidyBatch:
     """Confirm a draft batch: create the subsidies and post each to the fund ledger.
 
@@ -240,7 +237,7 @@ def subsidy_batch_confirm(*, batch: SubsidyBatch, by) -> SubsidyBatch:
             raise ValidationError(_("该批次已确认，不能重复确认。"))
         batch = SubsidyBatch.objects.select_related("area").get(pk=batch.pk)
         coordination = batch.area.coordination_area
-        booked_on = _today()
+        booked_on = shanghai_today()
         total = Decimal("0.00")
         count = 0
         for proposal in subsidy_proposals(area=batch.area, year=batch.year, as_of=batch.as_of):

@@ -30,6 +30,7 @@ from claims import adapters, engine
 from claims.models import Application, Bill, Institution
 from claims.models_corrections import Proposal, ReassessmentRun, RecoveryCase
 from claims.simulation import SimulationError
+from core.money import format_money
 
 ZERO = Decimal("0.00")
 CHUNK_SIZE = 500  # persons per task
@@ -109,7 +110,7 @@ def note_identity_change(
 ) -> None:
     """Called by the identity services (page, roster, shell) inside their transaction, with
     the identity's period before and after the change (None: it did not exist)."""
-    from claims.selectors import today
+    from core.dates import shanghai_today as today
 
     years = changed_years(before, after, today())
     if not years:
@@ -187,7 +188,7 @@ def reassessment_chunk(*, run_id: int, index: int) -> int:
     """Re-assess chunk `index` of a run; returns the proposals created. Each person-year is
     its own transaction; re-running a chunk is harmless (proposals are idempotent)."""
     from beneficiaries.models import Person
-    from claims.selectors import today
+    from core.dates import shanghai_today as today
 
     run = ReassessmentRun.objects.get(pk=run_id)
     ReassessmentRun.objects.filter(pk=run_id, status=ReassessmentRun.Status.QUEUED).update(
@@ -401,8 +402,7 @@ def _record(bill, result, paid_result, maf, bills_by_id, paid_bills) -> RecordRe
         record = bill.id
         paid = maf[record]
         before_steps = [
-            _("一站式结算：医院窗口已支付医疗救助 %(paid)s 元。")
-            % {"paid": engine.format_money(paid)}
+            _("一站式结算：医院窗口已支付医疗救助 %(paid)s 元。") % {"paid": format_money(paid)}
         ]
         category_before = ""
         setl_id = bill.id[len("setl:") :]
@@ -468,7 +468,7 @@ def reassess_person_year(
     The person's row is locked first, so re-assessments of one person run one at a time.
     """
     from beneficiaries.models import Person
-    from claims.selectors import today
+    from core.dates import shanghai_today as today
 
     day = day or today()
     created = []
@@ -503,15 +503,15 @@ def _create_proposal(person, year: int, result: RecordResult, version: int) -> P
     from monitoring.models import Alert
 
     top_up = result.difference > 0
-    amount = engine.format_money(abs(result.difference))
+    amount = format_money(abs(result.difference))
     message = (
         _("补发 %(amount)s 元（已付 %(paid)s，应付 %(due)s）")
         if top_up
         else _("追回 %(amount)s 元（已付 %(paid)s，应付 %(due)s）")
     ) % {
         "amount": amount,
-        "paid": engine.format_money(result.paid),
-        "due": engine.format_money(result.due),
+        "paid": format_money(result.paid),
+        "due": format_money(result.due),
     }
     alert = Alert.objects.create(
         kind=Alert.Kind.REASSESSMENT,

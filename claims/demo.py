@@ -17,8 +17,8 @@ from beneficiaries.demo import demo_people
 from beneficiaries.models import Person
 from claims import services
 from claims.models import Application, Institution, Transition
-from claims.selectors import today
 from core.choices import VisitType
+from core.dates import shanghai_today
 
 INSTITUTIONS = [
     # code (fixmedins_code), name, level, admdvs, designated
@@ -216,7 +216,7 @@ def seed(*, users) -> dict[str, int]:
     seed_institutions()
     people = list(demo_people())
     institutions = {i.code: i for i in Institution.objects.all()}
-    day = today()
+    day = shanghai_today()
     created = 0
     for key, index, preparer, received, channel, kind, target, bills in PLAN:
         marker = f"[demo:{key}]"

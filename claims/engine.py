@@ -4,8 +4,9 @@ Pure Python, to be read beside DOMAIN.md §4: dataclasses in, dataclasses out; n
 database, no I/O. The `assess` command, the approval service and the replay of one-stop
 settlements all call it, so the rules live here and nowhere else.
 
-Money is ``Decimal`` and every computed amount is rounded half-up to the fen by ``money()`` at
-the step where it is computed; a float never enters.
+Money is ``Decimal`` and every computed amount is rounded half-up to the fen by
+``core.money.money()`` at the step where it is computed; a float never enters. Coverage (§3) and
+the highest-ranked choice are ``core.coverage``'s; the engine applies them to its ``Bill``.
 
 Each ``Assessment`` keeps its steps (a message template and its parameters) so a caseworker, a
 supervisor and the PDF can see how the figure was reached. The templates are Chinese msgids
@@ -13,12 +14,52 @@ marked with ``gettext_noop`` (Django's makemessages extracts them); ``render_ste
 translates them on demand, never during the assessment itself.
 """
 
-import calendar
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, NamedTuple
+from decimal import Decimal
+from typing import Any
+
+from claims.engine_text import (  # noqa: F401 (CATEGORY_LABELS, Step: the engine's API)
+    CATEGORY_LABELS,
+    MSG_ADMITTED_AFTER_DISCHARGED,
+    MSG_FUTURE_DATE,
+    MSG_INVALID_BILL,
+    MSG_NEGATIVE,
+    MSG_PAID_OVER_RANGE,
+    MSG_RANGE_OVER_TOTAL,
+    MSG_REQUIRED_DATE,
+    MSG_UNKNOWN_VISIT_TYPE,
+    STEP_BASIC,
+    STEP_CAP,
+    STEP_CATEGORY,
+    STEP_DEDUCTIBLE,
+    STEP_ENDED_DURING_STAY,
+    STEP_EXPIRED,
+    STEP_HIGHEST_OF,
+    STEP_NO_CAP,
+    STEP_NO_IDENTITIES,
+    STEP_NO_RULE,
+    STEP_NO_TILTED,
+    STEP_NOT_YET,
+    STEP_SELF_PAY,
+    STEP_SETTLEMENT,
+    STEP_SETTLEMENT_TOTAL,
+    STEP_SETTLEMENT_UNCOVERED,
+    STEP_TILTED,
+    STEP_TILTED_DEDUCTIBLE,
+    STEP_TOTAL,
+    WHAT_DISCHARGED,
+    WHAT_SERVICE_DATE,
+    Step,
+    format_message,
+    gettext_noop,
+    render_steps,
+    untranslated,
+)
+from core import coverage
+from core.coverage import coverage_end
+from core.money import money
 
 __all__ = [
     "CATEGORIES",
@@ -36,19 +77,9 @@ __all__ = [
     "covering_category",
     "coverage_end",
     "identity_covers",
-    "money",
     "render_steps",
     "validate_bill",
 ]
-
-
-def gettext_noop(message: str) -> str:
-    """Marks a msgid for makemessages without translating it; ``render_steps`` translates."""
-    return message
-
-
-def _same(message: str) -> str:
-    return message
 
 
 # --- Vocabulary (DOMAIN §1) ---------------------------------------------------------------
@@ -69,15 +100,6 @@ CATEGORIES = (
     "other_special",
 )
 
-CATEGORY_LABELS = {
-    "destitute": gettext_noop("特困人员"),
-    "subsistence": gettext_noop("低保对象"),
-    "poverty_risk": gettext_noop("易返贫致贫人口"),
-    "near_subsistence": gettext_noop("低保边缘家庭成员"),
-    "illness_impoverished": gettext_noop("因病致贫重病患者"),
-    "other_special": gettext_noop("其他特殊困难人员"),
-}
-
 # Why a bill is not covered (§4 step 2), in the order they are checked.
 NO_IDENTITY = "no_identity"
 NOT_DESIGNATED = "not_designated"
@@ -87,19 +109,7 @@ REASONS = (NO_IDENTITY, NOT_DESIGNATED, NO_REFERRAL)
 AMOUNT_FIELDS = ("total_cost", "policy_range_cost", "basic_insurance_paid", "critical_illness_paid")
 
 
-# --- Money ----------------------------------------------------------------------------------
-
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-
-
-def money(amount: Decimal) -> Decimal:
-    """``amount`` rounded half-up (四舍五入) to the fen.
-
-    The engine's own helper (it stays standalone); same rounding as ``core.money.money``,
-    without its type checks, because here every amount is already a Decimal.
-    """
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 # --- Inputs ---------------------------------------------------------------------------------
@@ -178,13 +188,6 @@ class YearToDate:
 # --- Results --------------------------------------------------------------------------------
 
 
-class Step(NamedTuple):
-    """One line of the explanation: a msgid and its parameters, formatted by render_steps."""
-
-    template: str
-    params: Mapping[str, Any]
-
-
 @dataclass(frozen=True, slots=True)
 class Assessment:
     bill_id: str
@@ -199,7 +202,7 @@ class Assessment:
     total: Decimal
     steps: tuple[Step, ...]
 
-    def step_lines(self, translate: Callable[[str], str] = _same) -> list[str]:
+    def step_lines(self, translate: Callable[[str], str] = untranslated) -> list[str]:
         return render_steps(self, translate)
 
 
@@ -221,11 +224,11 @@ class InvalidBill(ValueError):
         self.params = params or {}
         super().__init__(self.render())
 
-    def render(self, translate: Callable[[str], str] = _same) -> str:
+    def render(self, translate: Callable[[str], str] = untranslated) -> str:
         """The message alone, translated and formatted (for a form field)."""
-        return _format(self.message, self.params, translate)
+        return format_message(self.message, self.params, translate)
 
-    def describe(self, translate: Callable[[str], str] = _same) -> str:
+    def describe(self, translate: Callable[[str], str] = untranslated) -> str:
         """The message naming the bill and the field(s), for the command line."""
         fields = ", ".join((self.field, *self.related))
         return translate(MSG_INVALID_BILL) % {
@@ -235,71 +238,6 @@ class InvalidBill(ValueError):
         }
 
 
-# --- Messages (msgids) ----------------------------------------------------------------------
-
-MSG_INVALID_BILL = gettext_noop("账单 %(bill)s 的 %(fields)s：%(message)s")
-MSG_UNKNOWN_VISIT_TYPE = gettext_noop("未知的就医类别“%(value)s”。")
-MSG_REQUIRED_DATE = gettext_noop("缺少日期（住院须填写入院和出院日期，门诊须填写就诊日期）。")
-MSG_NEGATIVE = gettext_noop("金额不能为负数（%(value)s 元）。")
-MSG_RANGE_OVER_TOTAL = gettext_noop(
-    "政策范围内费用（%(policy_range_cost)s 元）不能大于医疗费总额（%(total_cost)s 元）。"
-)
-MSG_PAID_OVER_RANGE = gettext_noop(
-    "基本医保支付与大病保险支付之和（%(paid)s 元）不能大于政策范围内费用"
-    "（%(policy_range_cost)s 元）。"
-)
-MSG_ADMITTED_AFTER_DISCHARGED = gettext_noop(
-    "入院日期 %(admitted)s 不能晚于出院日期 %(discharged)s。"
-)
-MSG_FUTURE_DATE = gettext_noop("日期 %(value)s 晚于今天（%(today)s）。")
-
-STEP_CATEGORY = gettext_noop("适用救助类别：%(category)s。")
-STEP_HIGHEST_OF = gettext_noop(
-    "同时持有 %(categories)s 身份，按就高不就低取 %(category)s，只救助一次。"
-)
-STEP_SELF_PAY = gettext_noop(
-    "政策范围内个人自付 = 政策范围内费用 %(policy_range_cost)s − 基本医保支付 %(basic)s"
-    " − 大病保险支付 %(critical)s = %(self_pay)s 元"
-)
-STEP_DEDUCTIBLE = gettext_noop(
-    "起付标准 %(deductible)s 元，已累计 %(used)s 元，本次扣除 %(applied)s 元"
-)
-STEP_BASIC = gettext_noop("基本救助 =（%(self_pay)s − %(applied)s）× %(ratio)s = %(amount)s 元")
-STEP_CAP = gettext_noop(
-    "年度救助限额 %(cap)s 元，本年已救助 %(paid)s 元，尚可救助 %(left)s 元，"
-    "本次基本救助 %(assistance)s 元"
-)
-STEP_NO_CAP = gettext_noop("不设年度救助限额，本次基本救助 %(assistance)s 元")
-STEP_NO_TILTED = gettext_noop("倾斜救助仅限区内住院，本次不适用")
-STEP_TILTED_DEDUCTIBLE = gettext_noop(
-    "倾斜救助：个人负担 = %(self_pay)s − %(assistance)s = %(burden)s 元；起付标准"
-    " %(deductible)s 元，已累计 %(used)s 元，本次扣除 %(applied)s 元"
-)
-STEP_TILTED = gettext_noop(
-    "倾斜救助 =（%(burden)s − %(applied)s）× %(ratio)s = %(amount)s 元（不设限额）"
-)
-STEP_SETTLEMENT = gettext_noop(
-    "一站式结算：医疗救助按医院窗口实际支付 %(paid)s 元计（测算为 %(computed)s 元），"
-    "起付标准按测算累计"
-)
-STEP_SETTLEMENT_TOTAL = gettext_noop("救助合计 = 医院窗口实际支付 %(total)s 元")
-STEP_SETTLEMENT_UNCOVERED = gettext_noop(
-    "一站式结算：医院窗口已支付医疗救助 %(paid)s 元，计入本年已救助金额"
-)
-STEP_TOTAL = gettext_noop("救助合计 = 基本救助 %(assistance)s + 倾斜救助 %(tilted)s = %(total)s 元")
-STEP_NO_IDENTITIES = gettext_noop("没有救助身份记录。")
-STEP_NO_RULE = gettext_noop("%(category)s 在本政策中没有救助标准，不予救助。")
-STEP_NOT_YET = gettext_noop("%(category)s 身份自 %(start)s 起享受，晚于%(what)s %(date)s。")
-STEP_ENDED_DURING_STAY = gettext_noop(
-    "%(category)s 身份于 %(end)s 终止，在住院期间（%(admitted)s 至 %(discharged)s），"
-    "不覆盖本次住院。"
-)
-STEP_EXPIRED = gettext_noop(
-    "%(category)s 身份于 %(end)s 终止，享受至 %(coverage_end)s（次月起不再享受），"
-    "%(what)s %(date)s 已超出。"
-)
-WHAT_DISCHARGED = gettext_noop("出院日期")
-WHAT_SERVICE_DATE = gettext_noop("就诊日期")
 UNCOVERED = {
     NO_IDENTITY: gettext_noop("不予救助：没有覆盖本次就医的救助身份。"),
     NOT_DESIGNATED: gettext_noop("不予救助：非定点医药机构的费用。"),
@@ -310,28 +248,11 @@ UNCOVERED = {
 # --- §3 Identity coverage -------------------------------------------------------------------
 
 
-def coverage_end(end: date) -> date:
-    """The last day an identity that ends on ``end`` still covers.
-
-    P §15: 次月起不再享受 — benefits stop from the next month, so the month of ``end`` is covered
-    to its last day.
-    """
-    return end.replace(day=calendar.monthrange(end.year, end.month)[1])
-
-
 def identity_covers(identity: Identity, bill: Bill) -> bool:
-    """DOMAIN §3: whether ``identity`` covers ``bill``."""
-    start, end = identity.start, identity.end
-    if bill.visit_type != INPATIENT:
-        day = bill.service_date
-        return start <= day and (end is None or day <= coverage_end(end))
-    admitted, discharged = bill.admitted, bill.discharged
-    # An identity gained during the stay covers the whole stay.
-    if start > discharged:
-        return False
-    # P §15: one that ends during the stay (admitted ≤ end ≤ discharged) does not cover it; one
-    # that ended before admission still covers a stay finished within its month.
-    return end is None or end > discharged or (end < admitted and discharged <= coverage_end(end))
+    """DOMAIN §3: whether ``identity`` covers ``bill`` (the rule is core.coverage's)."""
+    if bill.visit_type == INPATIENT:
+        return coverage.covers_stay(identity, bill.admitted, bill.discharged)
+    return coverage.covers_day(identity, bill.service_date)
 
 
 def covering_category(
@@ -346,21 +267,12 @@ def covering_category(
     have no rule is not covered (``no_identity``). Treating such a bill as covered with a zero
     ratio would not give "no assistance": it would still earn tilted assistance.
     """
-    rank = policy.rank
-    best = None
-    best_rank = len(rank) + 1
-    covering = []
+    covering: list[str] = []
     for identity in identities:
-        if not identity_covers(identity, bill):
-            continue
-        category = identity.category
-        if category not in covering:
-            covering.append(category)
-        if category in policy.categories:
-            position = rank.index(category) if category in rank else len(rank)
-            if position < best_rank:
-                best, best_rank = category, position
-    return best, covering
+        if identity_covers(identity, bill) and identity.category not in covering:
+            covering.append(identity.category)
+    with_rule = (category for category in covering if category in policy.categories)
+    return coverage.highest_ranked(with_rule, policy.rank), covering
 
 
 def _why_not_covered(identity: Identity, bill: Bill) -> Step:
@@ -448,138 +360,24 @@ def assess_bill(
     bill, and the assistance that counts (toward the cap and in the result) is what the hospital
     counter paid (maf_pay, which already includes any tilted assistance).
     """
-    settlement = bill.paid_assistance is not None
-    steps: list[Step] = []
-
-    # Step 2: coverage, checked in order; the first that fails is the reason.
     category, covering = covering_category(policy, identities, bill)
-    if category is None:
-        reason = NO_IDENTITY
-    elif settlement:
-        reason = None
-    elif not bill.designated:
-        reason = NOT_DESIGNATED
-    elif not bill.in_coordination_area and not bill.referred:
-        # R(十五), N(十三): outside the city only with referral or out-of-area registration.
-        reason = NO_REFERRAL
-    else:
-        reason = None
-
-    # Step 3: self-pay.
-    self_pay = money(
-        bill.policy_range_cost - bill.basic_insurance_paid - bill.critical_illness_paid
-    )
-    self_pay_step = Step(
-        STEP_SELF_PAY,
-        {
-            "policy_range_cost": bill.policy_range_cost,
-            "basic": bill.basic_insurance_paid,
-            "critical": bill.critical_illness_paid,
-            "self_pay": self_pay,
-        },
-    )
-
+    reason = _uncovered_reason(bill, category)
+    self_pay, self_pay_step = _self_pay(bill)
     if reason is not None:
         return _not_covered(
             policy, identities, state, bill, reason, covering, self_pay, self_pay_step
         )
 
     # Step 4: category (chosen above, 就高不就低).
-    steps.append(Step(STEP_CATEGORY, {"category": category}))
+    steps = [Step(STEP_CATEGORY, {"category": category})]
     if len(covering) > 1:
         steps.append(Step(STEP_HIGHEST_OF, {"categories": tuple(covering), "category": category}))
     steps.append(self_pay_step)
     rule = policy.categories[category]
-
-    # Step 5: deductible, cumulative over the year (W 三(三): 年度内起付标准累计计算).
-    remaining = max(ZERO, money(rule.deductible - state.deductible_used))
-    deductible_applied = min(self_pay, remaining)
-    steps.append(
-        Step(
-            STEP_DEDUCTIBLE,
-            {
-                "deductible": rule.deductible,
-                "used": state.deductible_used,
-                "applied": deductible_applied,
-            },
-        )
-    )
-
-    # Step 6: basic assistance, within the annual cap shared by every visit type (W 三(三)).
-    assistance = money((self_pay - deductible_applied) * rule.ratio)
-    steps.append(
-        Step(
-            STEP_BASIC,
-            {
-                "self_pay": self_pay,
-                "applied": deductible_applied,
-                "ratio": rule.ratio,
-                "amount": assistance,
-            },
-        )
-    )
-    if policy.annual_cap is None:
-        steps.append(Step(STEP_NO_CAP, {"assistance": assistance}))
-    else:
-        left = max(ZERO, money(policy.annual_cap - state.assistance_paid))
-        assistance = min(assistance, left)
-        steps.append(
-            Step(
-                STEP_CAP,
-                {
-                    "cap": policy.annual_cap,
-                    "paid": state.assistance_paid,
-                    "left": left,
-                    "assistance": assistance,
-                },
-            )
-        )
-
-    # Step 7: tilted assistance, for inpatients inside Inner Mongolia only (W 三(四)).
-    tilted_applied = tilted = ZERO
-    if bill.visit_type == INPATIENT and bill.in_region:
-        burden = self_pay - assistance
-        tilted_remaining = max(ZERO, money(policy.tilted_deductible - state.tilted_deductible_used))
-        tilted_applied = min(burden, tilted_remaining)
-        tilted = money((burden - tilted_applied) * policy.tilted_ratio)
-        steps.append(
-            Step(
-                STEP_TILTED_DEDUCTIBLE,
-                {
-                    "self_pay": self_pay,
-                    "assistance": assistance,
-                    "burden": burden,
-                    "deductible": policy.tilted_deductible,
-                    "used": state.tilted_deductible_used,
-                    "applied": tilted_applied,
-                },
-            )
-        )
-        steps.append(
-            Step(
-                STEP_TILTED,
-                {
-                    "burden": burden,
-                    "applied": tilted_applied,
-                    "ratio": policy.tilted_ratio,
-                    "amount": tilted,
-                },
-            )
-        )
-    else:
-        steps.append(Step(STEP_NO_TILTED, {}))
-
-    # Step 8: total. A settlement's is what the counter paid (maf_pay, tilted part included).
-    if settlement:
-        steps.append(
-            Step(STEP_SETTLEMENT, {"paid": bill.paid_assistance, "computed": assistance + tilted})
-        )
-        assistance, tilted = bill.paid_assistance, ZERO
-        total = assistance
-        steps.append(Step(STEP_SETTLEMENT_TOTAL, {"total": total}))
-    else:
-        total = assistance + tilted
-        steps.append(Step(STEP_TOTAL, {"assistance": assistance, "tilted": tilted, "total": total}))
+    deductible_applied = _deductible(rule, state, self_pay, steps)
+    assistance = _basic_assistance(policy, rule, state, self_pay, deductible_applied, steps)
+    tilted_applied, tilted = _tilted_assistance(policy, state, bill, self_pay, assistance, steps)
+    assistance, tilted, total = _total(bill, assistance, tilted, steps)
     result = Assessment(
         bill_id=bill.id,
         covered=True,
@@ -599,6 +397,132 @@ def assess_bill(
         state.tilted_deductible_used + tilted_applied,
     )
     return result, after
+
+
+def _uncovered_reason(bill: Bill, category: str | None) -> str | None:
+    """Step 2: coverage, checked in order; the first that fails is the reason (None: covered).
+
+    A settlement is a fact: only the identity part applies to it.
+    """
+    if category is None:
+        return NO_IDENTITY
+    if bill.paid_assistance is not None:
+        return None
+    if not bill.designated:
+        return NOT_DESIGNATED
+    if not bill.in_coordination_area and not bill.referred:
+        # R(十五), N(十三): outside the city only with referral or out-of-area registration.
+        return NO_REFERRAL
+    return None
+
+
+def _self_pay(bill: Bill) -> tuple[Decimal, Step]:
+    """Step 3: self-pay within the policy range, and its explanation line."""
+    self_pay = money(
+        bill.policy_range_cost - bill.basic_insurance_paid - bill.critical_illness_paid
+    )
+    return self_pay, Step(
+        STEP_SELF_PAY,
+        {
+            "policy_range_cost": bill.policy_range_cost,
+            "basic": bill.basic_insurance_paid,
+            "critical": bill.critical_illness_paid,
+            "self_pay": self_pay,
+        },
+    )
+
+
+def _deductible(rule: CategoryRule, state: YearToDate, self_pay: Decimal, steps) -> Decimal:
+    """Step 5: deductible, cumulative over the year (W 三(三): 年度内起付标准累计计算)."""
+    remaining = max(ZERO, money(rule.deductible - state.deductible_used))
+    applied = min(self_pay, remaining)
+    steps.append(
+        Step(
+            STEP_DEDUCTIBLE,
+            {"deductible": rule.deductible, "used": state.deductible_used, "applied": applied},
+        )
+    )
+    return applied
+
+
+def _basic_assistance(policy, rule, state, self_pay, deductible_applied, steps) -> Decimal:
+    """Step 6: basic assistance, within the annual cap shared by every visit type (W 三(三))."""
+    assistance = money((self_pay - deductible_applied) * rule.ratio)
+    steps.append(
+        Step(
+            STEP_BASIC,
+            {
+                "self_pay": self_pay,
+                "applied": deductible_applied,
+                "ratio": rule.ratio,
+                "amount": assistance,
+            },
+        )
+    )
+    if policy.annual_cap is None:
+        steps.append(Step(STEP_NO_CAP, {"assistance": assistance}))
+        return assistance
+    left = max(ZERO, money(policy.annual_cap - state.assistance_paid))
+    assistance = min(assistance, left)
+    steps.append(
+        Step(
+            STEP_CAP,
+            {
+                "cap": policy.annual_cap,
+                "paid": state.assistance_paid,
+                "left": left,
+                "assistance": assistance,
+            },
+        )
+    )
+    return assistance
+
+
+def _tilted_assistance(policy, state, bill, self_pay, assistance, steps) -> tuple[Decimal, Decimal]:
+    """Step 7: tilted assistance (deductible applied, amount), for inpatients inside Inner
+    Mongolia only (W 三(四)); it has no cap."""
+    if bill.visit_type != INPATIENT or not bill.in_region:
+        steps.append(Step(STEP_NO_TILTED, {}))
+        return ZERO, ZERO
+    burden = self_pay - assistance
+    remaining = max(ZERO, money(policy.tilted_deductible - state.tilted_deductible_used))
+    applied = min(burden, remaining)
+    tilted = money((burden - applied) * policy.tilted_ratio)
+    steps.append(
+        Step(
+            STEP_TILTED_DEDUCTIBLE,
+            {
+                "self_pay": self_pay,
+                "assistance": assistance,
+                "burden": burden,
+                "deductible": policy.tilted_deductible,
+                "used": state.tilted_deductible_used,
+                "applied": applied,
+            },
+        )
+    )
+    steps.append(
+        Step(
+            STEP_TILTED,
+            {"burden": burden, "applied": applied, "ratio": policy.tilted_ratio, "amount": tilted},
+        )
+    )
+    return applied, tilted
+
+
+def _total(bill: Bill, assistance, tilted, steps) -> tuple[Decimal, Decimal, Decimal]:
+    """Step 8: (assistance, tilted, total). A settlement's is what the counter paid (maf_pay,
+    tilted part included)."""
+    if bill.paid_assistance is None:
+        total = assistance + tilted
+        steps.append(Step(STEP_TOTAL, {"assistance": assistance, "tilted": tilted, "total": total}))
+        return assistance, tilted, total
+    steps.append(
+        Step(STEP_SETTLEMENT, {"paid": bill.paid_assistance, "computed": assistance + tilted})
+    )
+    paid = bill.paid_assistance
+    steps.append(Step(STEP_SETTLEMENT_TOTAL, {"total": paid}))
+    return paid, ZERO, paid
 
 
 def _not_covered(policy, identities, state, bill, reason, covering, self_pay, self_pay_step):
@@ -670,41 +594,3 @@ def assess_bills(
             year = bill.year
         results[index], state = assess_bill(policy, identities, state, bill)
     return results, state
-
-
-# --- Rendering ------------------------------------------------------------------------------
-
-
-def format_money(amount: Decimal) -> str:
-    """Thousands separators and two decimals: 80,000.00."""
-    return f"{money(amount):,.2f}"
-
-
-def format_percent(ratio: Decimal) -> str:
-    """0.7 → 70%, 0.625 → 62.5%."""
-    percent = (ratio * 100).normalize()
-    return f"{percent:f}%"
-
-
-def _format_value(name: str, value: Any, translate: Callable[[str], str]) -> str:
-    if name == "category":
-        return translate(CATEGORY_LABELS.get(value, value))
-    if name == "categories":
-        return "、".join(translate(CATEGORY_LABELS.get(v, v)) for v in value)
-    if name == "what":
-        return translate(value)
-    if isinstance(value, Decimal):
-        return format_percent(value) if name.endswith("ratio") else format_money(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _format(template: str, params: Mapping[str, Any], translate: Callable[[str], str]) -> str:
-    values = {name: _format_value(name, value, translate) for name, value in params.items()}
-    return translate(template) % values
-
-
-def render_steps(assessment: Assessment, translate: Callable[[str], str] = _same) -> list[str]:
-    """The steps of ``assessment`` as readable lines, translated by ``translate`` (gettext)."""
-    return [_format(step.template, step.params, translate) for step in assessment.steps]

@@ -4,7 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import Application, Bill, Institution
-from claims.selectors import institutions, today
+from claims.selectors import institutions
+from core.dates import shanghai_today
 
 
 class DateInput(forms.DateInput):
@@ -45,7 +46,7 @@ class ApplicationForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["received_on"].initial = today()
+        self.fields["received_on"].initial = shanghai_today()
         _bootstrap(self)
 
 
@@ -153,7 +154,7 @@ class PaymentForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["paid_on"].initial = today()
+        self.fields["paid_on"].initial = shanghai_today()
         _bootstrap(self)
 
 

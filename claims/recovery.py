@@ -221,7 +221,7 @@ def recovery_repay(
 ) -> Repayment:
     """The accountant records money returned; partial repayments allowed, never more than is
     outstanding. The last one makes the case repaid and resolves its alerts."""
-    from claims.selectors import today
+    from core.dates import shanghai_today as today
 
     check_allowed(by, "claims.record_payment", region_of(case))
     refusal = repay_refusal(case, by)

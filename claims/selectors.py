@@ -19,21 +19,12 @@ from django.utils.translation import gettext as _
 
 from claims import adapters, engine
 from claims.models import Application, Bill, Institution
+from core.dates import shanghai_today
 from core.models import Policy, Region
 from core.scoping import scoped, user_region_codes
+from monitoring.selectors import settlements_for
 
 DEFAULT_PROCESSING_DAYS = 20
-
-try:  # the monitoring helper's selectors (DOMAIN §9.2 settlements)
-    from monitoring.selectors import settlements_for
-except ImportError:  # pragma: no cover - monitoring not installed yet
-    settlements_for = None
-
-
-def today() -> date:
-    """ "Today" is the date in Asia/Shanghai (the portal's TIME_ZONE)."""
-    return timezone.localdate()
-
 
 # --- Policy and state ----------------------------------------------------------------------
 
@@ -48,15 +39,7 @@ def policy_in_force(area_code: str, day: date) -> Policy:
 
 
 def person_settlements(person, year: int) -> list:
-    if settlements_for is not None:
-        return list(settlements_for(person, year))
-    from monitoring.models import Settlement
-
-    return list(
-        Settlement.objects.filter(certno=person.id_number, year=year).order_by(
-            "enddate", "setl_time", "id"
-        )
-    )
+    return list(settlements_for(person, year))
 
 
 def year_to_date_for(
@@ -118,7 +101,7 @@ def year_to_date_for(
             identities,
             engine.YearToDate.zero(),
             [row[3] for row in timeline],
-            day or today(),
+            day or shanghai_today(),
         )
     except engine.InvalidBill as exc:
         # A record of the year that the engine cannot replay: refuse rather than guess the cap.
@@ -174,7 +157,7 @@ def assess_application(application: Application, *, day: date | None = None):
     the state rebuilt from the records, then its bills go in date order, then entry order.
     A read: nothing is saved (the approval service saves the result under a lock).
     """
-    day = day or today()
+    day = day or shanghai_today()
     person = application.person
     bills = list(application.bills.select_related("institution").order_by("id"))
     by_year: dict[int, list[Bill]] = defaultdict(list)
@@ -273,7 +256,7 @@ def _areas_for(user) -> list[str]:
 
 def annotate_processing(applications, day: date | None = None) -> None:
     """Set `.days_open` (working days since received) and `.is_overdue` on each row."""
-    day = day or today()
+    day = day or shanghai_today()
     limits: dict[str, int] = {}
     for app in applications:
         if app.area_id not in limits:
@@ -321,7 +304,7 @@ def application_list(user, params) -> QuerySet[Application]:
         persons = person_search(Person.objects.all(), text)
         rows = rows.filter(Q(person__in=persons) | Q(form_number=text))
     if params.get("overdue"):
-        rows = rows.filter(_overdue_q(_areas_for(user), today()))
+        rows = rows.filter(_overdue_q(_areas_for(user), shanghai_today()))
     received_from = params.get("from")
     if received_from:
         try:
@@ -353,7 +336,7 @@ def institutions() -> QuerySet[Institution]:
 
 def dashboard_context(user) -> dict:
     """Figures for templates/claims/_dashboard.html."""
-    day = today()
+    day = shanghai_today()
     rows = applications_for(user)
     counts = status_counts(user)
     overdue = rows.filter(_overdue_q(_areas_for(user), day))
@@ -375,7 +358,7 @@ def person_panel(person, user) -> dict | None:
         return None
     rows = list(applications_for(user).filter(person=person).order_by("-received_on", "-id")[:20])
     annotate_processing(rows)
-    year = today().year
+    year = shanghai_today().year
     paid = Bill.objects.filter(
         application__person=person,
         application__status__in=Application.DECIDED_STATUSES,
@@ -391,27 +374,3 @@ def person_panel(person, user) -> dict | None:
         "manual_tilted": paid["t"] or Decimal("0.00"),
         "can_add": user.has_perm("claims.add_application"),
     }
-
-
-# --- For the monitoring app (DOMAIN §7 burden) ----------------------------------------------
-
-
-def manual_bill_burden_sql(year: int, period_end: date) -> tuple[str, list]:
-    """SQL rows (certno, amount) of the manual-reimbursement part of the yearly burden (§7).
-
-    + (total cost − basic paid − critical-illness paid) of each bill of an approved or paid
-    application with no settlement record, − the assistance (basic + tilted) approved for every
-    such bill of the year; bills with an end date up to `period_end`.
-    """
-    sql = (
-        "SELECT p.id_number AS certno, "
-        "(CASE WHEN b.setl_id = '' OR NOT EXISTS (SELECT 1 FROM monitoring_settlement s "
-        "WHERE s.setl_id = b.setl_id) "
-        "THEN b.total_cost - b.basic_insurance_paid - b.critical_illness_paid ELSE 0 END) "
-        "- b.assistance - b.tilted_assistance AS amount "
-        "FROM claims_bill b JOIN claims_application a ON a.id = b.application_id "
-        "JOIN beneficiaries_person p ON p.id = a.person_id "
-        "WHERE b.year = %s AND b.active AND a.status IN ('approved', 'paid') "
-        "AND COALESCE(b.discharged, b.service_date) <= %s"
-    )
-    return sql, [year, period_end]

@@ -10,7 +10,6 @@ attachments change only while the application is a draft.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,6 +28,7 @@ from claims.models import (
 )
 from claims.pdfscan import pdf_has_active_content
 from core.choices import VisitType
+from core.dates import shanghai_today
 from core.identifiers import normalize_identifier
 from core.money import money
 from core.policy_services import require_policy
@@ -125,7 +125,7 @@ def application_create(
     area = person.region.coordination_area
     if area is None:
         raise ValidationError(_("该人员的户籍区划不属于任何统筹地区。"))
-    if received_on > selectors.today():
+    if received_on > shanghai_today():
         raise ValidationError({"received_on": _("受理日期不能晚于今天。")})
     require_policy(area, received_on, _("受理救助申请"))  # §8: an area without a policy
     application = Application(
@@ -158,7 +158,7 @@ def application_update(*, application: Application, by, **changes) -> Applicatio
         check_allowed(by, "claims.change_application", region_of(application))
         if not application.is_editable:
             _refuse(application, _("修改"))
-        if changes.get("received_on") and changes["received_on"] > selectors.today():
+        if changes.get("received_on") and changes["received_on"] > shanghai_today():
             raise ValidationError({"received_on": _("受理日期不能晚于今天。")})
         for name, value in changes.items():
             setattr(application, name, value)
@@ -191,7 +191,7 @@ def _check_bill(bill: Bill, application: Application) -> None:
         raise ValidationError(missing)
     try:
         engine.validate_bill(
-            adapters.engine_bill(bill, area_code=application.area_id), selectors.today()
+            adapters.engine_bill(bill, area_code=application.area_id), shanghai_today()
         )
     except engine.InvalidBill as exc:
         raise selectors.invalid_bill_error(exc) from exc
@@ -233,24 +233,13 @@ def _check_bill(bill: Bill, application: Application) -> None:
 
 def _check_settlement(bill: Bill, application: Application, others) -> None:
     """DOMAIN §7: a bill whose one-stop settlement already carries maf_pay > 0 is refused."""
-    from monitoring.models import Settlement
+    from monitoring.selectors import settlement_by_setl_id, settlement_paid
 
-    try:
-        from monitoring.selectors import settlement_by_setl_id
-    except ImportError:  # pragma: no cover
-        settlement = Settlement.objects.filter(setl_id=bill.setl_id).first()
-    else:
-        settlement = settlement_by_setl_id(bill.setl_id)
+    settlement = settlement_by_setl_id(bill.setl_id)
     if settlement is not None:
         if settlement.certno != application.person.id_number:
             raise ValidationError({"setl_id": _("该结算ID不属于本申请人。")})
-        paid = settlement.maf_pay + sum(
-            Settlement.objects.filter(
-                init_setl_id=settlement.setl_id, refd_setl_flag=True
-            ).values_list("maf_pay", flat=True),
-            Decimal("0"),
-        )
-        if paid > 0:
+        if settlement_paid(settlement) > 0:
             raise ValidationError({"setl_id": _("该笔费用已在一站式结算中获得医疗救助。")})
     used = others.filter(setl_id=bill.setl_id).first()
     if used is not None:
@@ -616,7 +605,7 @@ def application_pay(*, application: Application, reference: str, paid_on: date, 
 
     if not (reference or "").strip():
         raise ValidationError({"reference": _("请填写转账凭证号。")})
-    if paid_on > selectors.today():
+    if paid_on > shanghai_today():
         raise ValidationError({"paid_on": _("支付日期不能晚于今天。")})
     with transaction.atomic():
         application = _locked(application)

@@ -22,14 +22,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
-from beneficiaries.models import Identity, Person
+from beneficiaries.models import Identity
 from claims import adapters, engine
 from claims.models import Application, Bill, Institution
 from core.choices import Category, VisitType
 from core.models import Policy, Region
+from core.money import money
+from monitoring.selectors import settled_certnos_in_area, settlements_of
 
 ZERO = Decimal("0.00")
 SIDES = ("in_force", "draft")
@@ -104,17 +106,8 @@ def simulation_persons(area: Region, year: int) -> list[str]:
     A person of the area: one whose registered region is in the area's subtree; a person known
     only from settlements belongs to the region of the settlement (`insu_admdvs`, §7).
     """
-    from monitoring.models import Settlement
-
     prefix = area.prefix
-    registered = Person.objects.filter(id_number=OuterRef("certno"))
-    in_area = registered.filter(region__code__startswith=prefix)
-    settled = (
-        Settlement.objects.filter(year=year)
-        .filter(Exists(in_area) | (~Exists(registered) & Q(insu_admdvs__code__startswith=prefix)))
-        .values_list("certno", flat=True)
-        .distinct()
-    )
+    settled = settled_certnos_in_area(year, prefix)
     manual = (
         _decided_bills(year)
         .filter(application__person__region__code__startswith=prefix)
@@ -224,11 +217,8 @@ def merge_partials(partials: Iterable[Partial]) -> Partial:
 
 def _records_of(year: int, certnos: list[str]):
     """The chunk's settlements, manual bills and identities, by ID number (4 queries)."""
-    from monitoring.models import Settlement
-
     settlements = defaultdict(list)
-    rows = Settlement.objects.filter(year=year, certno__in=certnos).only(*SETTLEMENT_COLUMNS)
-    for row in rows.order_by("enddate", "setl_time", "setl_id"):
+    for row in settlements_of(year, certnos, SETTLEMENT_COLUMNS):
         settlements[row.certno].append(row)
     manual = defaultdict(list)
     bills = (
@@ -468,4 +458,4 @@ def breakdown_rows(result: dict, key: str) -> list[tuple]:
 
 
 def _text(amount: Decimal) -> str:
-    return str(engine.money(amount))
+    return str(money(amount))

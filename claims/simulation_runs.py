@@ -78,14 +78,14 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun | None:
     def progress(done: int, total: int) -> None:
         SimulationRun.objects.filter(pk=run_id).update(chunks_done=done, chunks_total=total)
 
-    from claims.selectors import today
+    from core.dates import shanghai_today
 
     try:
         result = simulation_run(
             area_code=run.area_id,
             year=run.year,
             draft=_policy(run.draft),
-            today=today(),
+            today=shanghai_today(),
             on_chunk=progress,
             breakdown=True,
         )

@@ -18,9 +18,9 @@ from django.utils.translation import gettext_lazy
 from claims import simulation_adopt, simulation_report
 from claims.forms import _bootstrap
 from claims.models import SimulationRun
-from claims.selectors import today
 from claims.simulation import SimulationError, policy_document, policy_for_year
 from claims.simulation_runs import simulation_allowed, simulation_run_request
+from core.dates import shanghai_today
 from core.models import Region
 from core.scoping import can_write, scoped
 
@@ -57,7 +57,7 @@ class SimulationForm(forms.Form):
 
 def _initial(form: SimulationForm) -> dict:
     """Start from the policy in force in the first area for this year."""
-    year = today().year
+    year = shanghai_today().year
     initial = {"year": year}
     if form.fields["area"].choices:
         area = form.fields["area"].choices[0][0]

@@ -11,10 +11,10 @@ def simulation_task(area: str, year: int, policy: dict) -> dict:
     Reads only, so a lost task is simply run again (acks_late).
     """
     from claims.management.commands.assess import _policy
-    from claims.selectors import today
     from claims.simulation import simulation_run
+    from core.dates import shanghai_today
 
-    return simulation_run(area_code=area, year=year, draft=_policy(policy), today=today())
+    return simulation_run(area_code=area, year=year, draft=_policy(policy), today=shanghai_today())
 
 
 @shared_task(acks_late=True)

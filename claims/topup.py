@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from claims import services
 from claims.models import Application, Bill, Institution, Proposal
 from claims.recovery import _alert_status, _live_proposal
+from core.dates import shanghai_today
 from core.scoping import check_allowed, region_of
 
 BILL_FIELDS = (
@@ -96,7 +97,7 @@ def proposal_to_application(*, proposal: Proposal, by) -> Application:
         application = services.application_create(
             person=proposal.person,
             by=by,
-            received_on=services.selectors.today(),
+            received_on=shanghai_today(),
             kind=Application.Kind.SUPPLEMENTARY,
             note=(_("补发：待遇复核建议 %(subject)s") % {"subject": proposal.alert.subject})[:500],
         )

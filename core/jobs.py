@@ -45,7 +45,7 @@ class Heartbeat:
     The thread needs a connection of its own that sees committed rows: inside an atomic block
     opened by the caller (the test suite's transactions, a caller's own transaction), a new
     connection would not see an uncommitted job row, so no thread is started and the job's
-    own beats (`beat()`, progress updates) are all there is.
+    own beats (a check's `save_progress()`, progress updates) are all there is.
     """
 
     def __init__(self, model, pk: int, *, interval: float | None = None):

@@ -20,14 +20,17 @@ def money(value: Decimal | int | str) -> Decimal:
     (and bool, None, …) and ValueError for text that is not a finite number. A result of zero
     is always +0.00, never -0.00.
     """
-    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+    if type(value) is Decimal:  # the engine's case, every step: no conversion needed
+        amount = value
+    elif isinstance(value, bool) or not isinstance(value, Decimal | int | str):
         raise TypeError(
             f"money() takes Decimal, int or str, not {type(value).__name__}; money is never float"
         )
-    try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise ValueError(f"not an amount of money: {value!r}") from None
+    else:
+        try:
+            amount = Decimal(value.strip() if isinstance(value, str) else value)
+        except InvalidOperation:
+            raise ValueError(f"not an amount of money: {value!r}") from None
     if not amount.is_finite():
         raise ValueError(f"not an amount of money: {value!r}")
     try:

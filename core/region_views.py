@@ -11,12 +11,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import region_charts, region_selectors
 from core.choices import Category
+from core.dates import shanghai_today
 from core.models import Policy, Region
 from core.policy_services import policy_copy
 from core.scoping import can_write
@@ -88,7 +88,7 @@ def region_dashboard(request):
         raise Http404
     from monitoring.models import Alert
 
-    today = timezone.localdate()
+    today = shanghai_today()
     try:
         year = int(request.GET.get("year") or today.year)
     except ValueError:
@@ -147,7 +147,7 @@ class PolicyCopyForm(forms.Form):
 @permission_required("core.add_policy", raise_exception=True)
 def policy_copy_view(request):
     """An admin starts an area's policy from an existing one, then edits it in admin."""
-    initial = {"valid_from": date(timezone.localdate().year, 1, 1)}
+    initial = {"valid_from": date(shanghai_today().year, 1, 1)}
     if request.GET.get("source", "").isdigit():
         initial["source"] = int(request.GET["source"])
     form = PolicyCopyForm(request.POST or None, initial=initial, user=request.user)

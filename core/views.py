@@ -1,13 +1,12 @@
 import importlib
-import importlib.util
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.templatetags.static import static
-from django.utils import timezone
 
+from core.dates import shanghai_today
 from core.models import Policy
 
 # Each app contributes a card: `<app>.selectors.dashboard_context(user)` and the partial
@@ -25,9 +24,7 @@ def _dashboard_panels(user) -> tuple[list[str], dict]:
     for app, permission in DASHBOARD_APPS:
         if not user.has_perm(permission):
             continue
-        if importlib.util.find_spec(f"{app}.selectors") is None:
-            continue
-        selectors = importlib.import_module(f"{app}.selectors")
+        selectors = importlib.import_module(f"{app}.selectors")  # core imports no app statically
         if not hasattr(selectors, "dashboard_context"):
             continue
         try:
@@ -42,7 +39,7 @@ def _dashboard_panels(user) -> tuple[list[str], dict]:
 @login_required
 def dashboard(request):
     user = request.user
-    today = timezone.localdate()
+    today = shanghai_today()
     area = user.region.coordination_area if user.region else None
     panels, context = _dashboard_panels(user)
     context.update(

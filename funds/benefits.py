@@ -7,7 +7,7 @@ is `clearing:{area}:{YYYY-MM}:{payee}:{visit_type}`, §10), so its amount is spl
 settlements the paid clearing holds for that payee and visit type:
 
 - the category of a settlement is the highest-ranked identity covering it on its end date
-  (§3, `claims.engine.identity_covers`: the inpatient stay rule or the outpatient day;
+  (§3, `core.coverage.identity_covers`: the inpatient stay rule or the outpatient day;
   ranked by the area's policy in force that day, 就高不就低), `other` when none covers it;
 - outpatient is chronic or general by the visit type the settlement had when it was cleared
   (`ClearedSettlement.visit_type`, what the posting summed).
@@ -24,8 +24,8 @@ from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Q, Sum
 
-from claims import engine
 from core.choices import Category, VisitType
+from core.coverage import HeldIdentity, highest_ranked, identity_covers
 from funds.models import Fund, Leg, Subject, Transaction
 from funds.models_clearing import ClearedSettlement, Clearing
 
@@ -55,26 +55,6 @@ def _visit_column(subject_id: str, visit_type: str) -> str:
     return VisitType.INPATIENT if subject_id == Subject.INPATIENT else "general_outpatient"
 
 
-def _settlement_bill(visit_type: str, begndate: date, enddate: date) -> engine.Bill:
-    """A settlement as the engine's coverage rule sees it (only visit type and dates count)."""
-    inpatient = visit_type == VisitType.INPATIENT
-    return engine.Bill(
-        id="setl",
-        visit_type=visit_type,
-        admitted=min(begndate, enddate) if inpatient else None,
-        discharged=enddate if inpatient else None,
-        service_date=None if inpatient else enddate,
-        designated=True,
-        in_coordination_area=True,
-        in_region=True,
-        referred=True,
-        total_cost=ZERO,
-        policy_range_cost=ZERO,
-        basic_insurance_paid=ZERO,
-        critical_illness_paid=ZERO,
-    )
-
-
 class _Ranks:
     """Category rank of the area's policy in force on a day (default: §2's order)."""
 
@@ -100,11 +80,12 @@ class _Ranks:
         return self.cache[day]
 
 
-def _category(identities: list[engine.Identity], bill: engine.Bill, rank: list[str]) -> str:
-    covering = [i.category for i in identities if engine.identity_covers(i, bill)]
-    if not covering:
-        return OTHER
-    return min(covering, key=lambda c: rank.index(c) if c in rank else len(rank))
+def _category(identities: list[HeldIdentity], visit_type: str, begin: date, end: date, rank) -> str:
+    """The highest-ranked category covering the settlement (§3, 就高不就低), or OTHER."""
+    if visit_type == VisitType.INPATIENT:
+        begin = min(begin, end)
+    covering = [i.category for i in identities if identity_covers(i, visit_type, begin, end)]
+    return highest_ranked(covering, rank) or OTHER
 
 
 def _splits(fund: Fund, wanted: set[Key]) -> dict[Key, dict[tuple[str, str], Decimal]]:
@@ -139,7 +120,7 @@ def _splits(fund: Fund, wanted: set[Key]) -> dict[Key, dict[tuple[str, str], Dec
         if key is not None:
             splits[key][(OTHER, _visit_column("", row["visit_type"]))] += row["total"]
 
-    # Identity holders: the engine decides coverage, per person and stay/day.
+    # Identity holders: core.coverage decides coverage, per person and stay/day.
     rows = list(
         held.filter(holder=True)
         .values(
@@ -154,20 +135,21 @@ def _splits(fund: Fund, wanted: set[Key]) -> dict[Key, dict[tuple[str, str], Dec
         .order_by()
     )
     certnos = sorted({r["settlement__certno"] for r in rows})
-    identities: dict[str, list[engine.Identity]] = defaultdict(list)
+    identities: dict[str, list[HeldIdentity]] = defaultdict(list)
     for start in range(0, len(certnos), CHUNK):
         for certno, category, begin, end in Identity.objects.filter(
             person__id_number__in=certnos[start : start + CHUNK]
         ).values_list("person__id_number", "category", "start", "end"):
-            identities[certno].append(engine.Identity(category, begin, end))
+            identities[certno].append(HeldIdentity(category, begin, end))
     ranks = _Ranks(fund.area_id)
     for row in rows:
         key = key_of(row)
         if key is None:
             continue
         end = row["settlement__enddate"]
-        bill = _settlement_bill(row["visit_type"], row["settlement__begndate"], end)
-        category = _category(identities[row["settlement__certno"]], bill, ranks.on(end))
+        holdings = identities[row["settlement__certno"]]
+        visit_type, begin = row["visit_type"], row["settlement__begndate"]
+        category = _category(holdings, visit_type, begin, end, ranks.on(end))
         splits[key][(category, _visit_column("", row["visit_type"]))] += row["total"]
     return splits
 

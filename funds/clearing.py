@@ -20,7 +20,6 @@ A draft is recomputed by the system when a medical-type re-mapping re-files any 
 settlements (`funds.clearing_refile`).
 """
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -43,8 +42,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claims.institutions import institution_region
-from core import idnumber
 from core.choices import VisitType
+from core.dates import CHINA_TZ, month_end, shanghai_today
 from core.models import Region
 from core.money import money
 from core.periods import split_period
@@ -52,7 +51,6 @@ from core.scoping import can_write
 from funds.models import Fund, Subject, Transaction
 from funds.models_clearing import CROSS_AREA, ClearedSettlement, Clearing, ClearingLine
 from funds.services import _post, _post_many, existing_posting, fund_for_area
-from monitoring.checks import china_today  # DOMAIN §9: today in Asia/Shanghai, shared
 
 ZERO = Decimal("0.00")
 POSTING_SUBJECTS = {"inpatient": Subject.INPATIENT, "outpatient": Subject.OUTPATIENT}
@@ -100,7 +98,7 @@ def parse_period(text: str) -> tuple[int, int]:
     if parts is None:
         raise ValidationError(_("清算期间应为 YYYY-MM：%(period)s") % {"period": text})
     year, month = parts
-    today = china_today()
+    today = shanghai_today()
     if (year, month) > (today.year, today.month):
         raise ValidationError(_("清算期间 %(period)s 尚未到来，不能清算。") % {"period": text})
     return year, month
@@ -116,8 +114,8 @@ def coordination_area(code: str) -> Region:
 
 def _month_end_moment(year: int, month: int) -> datetime:
     """The first moment after month M in Shanghai: `setl_time` dates ≤ M's last day."""
-    last = date(year, month, calendar.monthrange(year, month)[1]) + timedelta(days=1)
-    return datetime(last.year, last.month, last.day, tzinfo=idnumber.CHINA_TZ)
+    after = month_end(year, month) + timedelta(days=1)
+    return datetime(after.year, after.month, after.day, tzinfo=CHINA_TZ)
 
 
 def _check_role(by, perm: str, area: Region, message: str) -> None:
@@ -495,7 +493,7 @@ def clearing_pay(*, clearing: Clearing, by, paid_on: date, reference: str = "") 
     clearing posts nothing again."""
     area = clearing.fund.area
     _check_role(by, "funds.pay_clearing", area, _("您不能登记本统筹地区的清算支付。"))
-    if paid_on > china_today():
+    if paid_on > shanghai_today():
         raise ValidationError({"paid_on": _("支付日期不能晚于今天。")})
     with transaction.atomic():
         clearing = _locked(clearing)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import audit_event
+from core.dates import month_end
 from core.identifiers import normalize_identifier
 from core.models import AuditEvent
 from core.money import format_money, money
@@ -38,7 +39,7 @@ from funds.models import (
     Subject,
     Transaction,
 )
-from funds.selectors import account_balance, month_end
+from funds.selectors import account_balance
 from funds.services import entry_propose
 from funds.statements import StatementError, statement_parse
 
@@ -108,17 +109,6 @@ def _window(year: int, month: int) -> tuple[date, date]:
 def _matched():
     """NOT EXISTS (an anti-join): `pk NOT IN (subquery)` plans quadratically in PostgreSQL."""
     return Exists(MatchedLeg.objects.filter(leg_id=OuterRef("pk")))
-
-
-def unmatched_ledger_count(recon: Reconciliation) -> int:
-    first, last = date(recon.year, recon.month, 1), month_end(recon.year, recon.month)
-    return (
-        Leg.objects.filter(
-            fund=recon.fund, subject_id=Subject.FISCAL, booked_on__gte=first, booked_on__lte=last
-        )
-        .exclude(_matched())
-        .count()
-    )
 
 
 def statement_reconcile(

@@ -5,7 +5,6 @@ A cumulative sum up to a day uses the latest snapshot of a closed month before i
 entries reads one month of legs and one snapshot row per subject.
 """
 
-import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,6 +13,7 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
+from core.dates import month_end, shanghai_today
 from core.scoping import scoped
 from funds.models import Budget, Fund, Leg, PeriodBalance, Subject, Transaction
 
@@ -22,10 +22,6 @@ ZERO = Decimal("0.00")
 
 def funds_for(user):
     return scoped(Fund.objects.select_related("area"), user)
-
-
-def month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def cumulative_sums(fund: Fund, day: date) -> dict[str, Decimal]:
@@ -346,9 +342,7 @@ def account_balances(fund: Fund, day: date) -> list[dict]:
 
 def latest_day(fund: Fund) -> date:
     """Today, or the last day with entries when the books end earlier (demo data, old years)."""
-    from django.utils import timezone
-
-    today = timezone.localdate()
+    today = shanghai_today()
     last = Leg.objects.filter(fund=fund, booked_on__lte=today).order_by("-booked_on").first()
     if last is None or (last.booked_on.year, last.booked_on.month) == (today.year, today.month):
         return today

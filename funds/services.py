@@ -17,6 +17,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import month_end, shanghai_today
 from core.models import Region
 from core.money import money
 from core.scoping import can_write, check_allowed
@@ -266,7 +267,7 @@ def transaction_reverse(
         return existing
     legs = [(leg.subject_id, -leg.amount) for leg in voucher.legs.all()]
     _validate_legs(legs)
-    booked_on = booked_on or timezone.localdate()
+    booked_on = booked_on or shanghai_today()
     try:
         with transaction.atomic():
             _check_open(voucher.fund, booked_on)
@@ -529,7 +530,7 @@ def period_close(*, fund: Fund, year: int, month: int, by) -> Period:
 
 
 def _snapshot(fund: Fund, year: int, month: int) -> None:
-    end = _month_end(year, month)
+    end = month_end(year, month)
     PeriodBalance.objects.filter(fund=fund, year=year, month=month).delete()
     sums = (
         Leg.objects.filter(fund=fund, booked_on__lte=end)
@@ -542,12 +543,6 @@ def _snapshot(fund: Fund, year: int, month: int) -> None:
         )
         for r in sums
     )
-
-
-def _month_end(year: int, month: int) -> date:
-    import calendar
-
-    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def period_reopen(*, fund: Fund, year: int, month: int, by, reason: str) -> Period:

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from core.dates import month_end
 from core.identifiers import normalize_identifier
 from core.tabular import Column, TableError, cell_text, open_table, parse_amount, parse_date
 from funds.models import StatementLine
-from funds.selectors import month_end
 
 # The columns of §9.3 (a `core.tabular` column spec): Chinese header, English header. One of
 # 收入 and 支出 is required besides the date.

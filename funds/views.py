@@ -13,11 +13,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.audit import audit_event
+from core.dates import shanghai_today
 from core.models import AuditEvent
 from core.periods import split_period
 from core.scoping import can_write, scoped
@@ -36,10 +36,9 @@ def _errors(request, exc: ValidationError) -> None:
 
 
 def _month(value: str | None, default: date) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", value or "")
-    if match and 1 <= int(match.group(2)) <= 12:
-        return int(match.group(1)), int(match.group(2))
-    return default.year, default.month
+    """`YYYY-MM` (or `YYYY-M`) by the one period parser; anything else is `default`'s month."""
+    parts = split_period(value or "", month_required=True, one_digit_month=True, first_year=1)
+    return parts if parts else (default.year, default.month)
 
 
 # --- Overview ---------------------------------------------------------------------------
@@ -51,9 +50,7 @@ def index(request):
     funds = list(selectors.funds_for(request.user))
     if len(funds) == 1:
         return redirect("funds:fund", area=funds[0].area_id)
-    rows = [
-        {"fund": f, "balances": selectors.account_balances(f, timezone.localdate())} for f in funds
-    ]
+    rows = [{"fund": f, "balances": selectors.account_balances(f, shanghai_today())} for f in funds]
     return render(request, "funds/index.html", {"rows": rows})
 
 
@@ -147,7 +144,7 @@ def transaction_detail(request, area: str, pk: int):
             "legs": voucher.legs.select_related("subject__parent"),
             "draft": selectors.draft_lines(voucher),
             "reject_form": RejectForm(),
-            "reverse_form": ReverseForm(initial={"booked_on": timezone.localdate()}),
+            "reverse_form": ReverseForm(initial={"booked_on": shanghai_today()}),
             "reversed_by": Transaction.objects.filter(reverses=voucher).first(),
             "can_write": can_write(request.user, fund.area_id),
         },
@@ -158,7 +155,7 @@ def transaction_detail(request, area: str, pk: int):
 @permission_required("funds.add_transaction", raise_exception=True)
 def entry_new(request, area: str):
     fund = _fund(request, area)
-    form = EntryForm(request.POST or None, initial={"booked_on": timezone.localdate()})
+    form = EntryForm(request.POST or None, initial={"booked_on": shanghai_today()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -355,7 +352,7 @@ def reconciliation_list(request, area: str):
         if not request.user.has_perm("funds.add_reconciliation"):
             raise PermissionDenied
         if form.is_valid():
-            year, month = _month(form.cleaned_data["period"], timezone.localdate())
+            year, month = _month(form.cleaned_data["period"], shanghai_today())
             upload = form.cleaned_data["file"]
             try:
                 if not can_write(request.user, fund.area_id):

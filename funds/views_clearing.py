@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.audit import audit_event
+from core.dates import shanghai_today
 from core.models import AuditEvent
 from core.scoping import can_write, scoped
 from funds import clearing as services
@@ -87,7 +88,7 @@ def clearing_detail(request, area: str, pk: int):
         "fund": clearing.fund,
         "clearing": clearing,
         "payees": services.clearing_payees(clearing),
-        "pay_form": PayForm(initial={"paid_on": services.china_today()}),
+        "pay_form": PayForm(initial={"paid_on": shanghai_today()}),
         "can_approve": writable and request.user.has_perm("funds.approve_clearing"),
         "can_pay": writable and request.user.has_perm("funds.pay_clearing"),
         "history": clearing.history.select_related("history_user").order_by("-history_date"),

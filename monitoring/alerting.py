@@ -168,7 +168,7 @@ def sync_findings(
                 _save(changed)
             if notes:
                 AlertNote.objects.bulk_create(notes)
-        ctx.beat()
+        ctx.save_progress()
     if close_missing is not None:
         _close_missing(ctx, kind, year, close_missing, seen, now)
 
@@ -254,4 +254,4 @@ def _close_missing(ctx, kind, year, scope: Q, seen, now) -> None:
             if changed:
                 _save(changed)
             AlertNote.objects.bulk_create(notes)
-        ctx.beat()
+        ctx.save_progress()

@@ -172,6 +172,49 @@ def _negate(row: dict, seq: int, amount_share: Decimal) -> dict:
     return reversal
 
 
+def _check_cases(people, seq: int, rng) -> tuple[list[dict], int]:
+    """Rows that make the monthly checks find something (§7), and the next row number."""
+    rows: list[dict] = []
+    # Beneficiaries' inpatient stays without assistance at the counter (漏报销) and with
+    # assistance after the identity no longer covered them.
+    for index in (2, 9):
+        name, certno, region, _ = people[index]
+        rows.append(_row(seq, name, certno, region, Decimal("3400.00"), date(YEAR, 6, 12), rng))
+        seq += 1
+    name, certno, region, _ = people[30]
+    rows.append(
+        _row(
+            seq,
+            name,
+            certno,
+            region,
+            Decimal("900.00"),
+            date(YEAR, 7, 2),
+            rng,
+            maf=Decimal("1260.00"),
+        )
+    )
+    seq += 1
+    # An institution far above its out-of-catalog limit in August (P §29).
+    for index in (31, 32, 33):
+        name, certno, region, _ = people[index]
+        rows.append(
+            _row(
+                seq,
+                name,
+                certno,
+                region,
+                Decimal("2600.00"),
+                date(YEAR, 8, 10 + index % 10),
+                rng,
+                institution=INSTITUTIONS[1],
+                out_of_catalog=Decimal("2400.00"),
+            )
+        )
+        seq += 1
+    return rows, seq
+
+
 def build_rows() -> list[dict]:
     from beneficiaries.demo import demo_people
     from core import idnumber
@@ -219,43 +262,8 @@ def build_rows() -> list[dict]:
                 _row(seq, name, certno, region, share, end, rng, insutype=insutype, maf=maf)
             )
             seq += 1
-    # Beneficiaries' inpatient stays without assistance at the counter (漏报销) and with
-    # assistance after the identity no longer covered them.
-    for index in (2, 9):
-        name, certno, region, _ = people[index]
-        rows.append(_row(seq, name, certno, region, Decimal("3400.00"), date(YEAR, 6, 12), rng))
-        seq += 1
-    name, certno, region, _ = people[30]
-    rows.append(
-        _row(
-            seq,
-            name,
-            certno,
-            region,
-            Decimal("900.00"),
-            date(YEAR, 7, 2),
-            rng,
-            maf=Decimal("1260.00"),
-        )
-    )
-    seq += 1
-    # An institution far above its out-of-catalog limit in August (P §29).
-    for index in (31, 32, 33):
-        name, certno, region, _ = people[index]
-        rows.append(
-            _row(
-                seq,
-                name,
-                certno,
-                region,
-                Decimal("2600.00"),
-                date(YEAR, 8, 10 + index % 10),
-                rng,
-                institution=INSTITUTIONS[1],
-                out_of_catalog=Decimal("2400.00"),
-            )
-        )
-        seq += 1
+    special, seq = _check_cases(people, seq, rng)
+    rows.extend(special)
     for name, region, birth, number, burden in SETTLEMENT_ONLY:
         certno = idnumber.make(region, birth, number)
         for share in _split(Decimal(burden), 2, rng):

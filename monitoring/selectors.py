@@ -1,13 +1,21 @@
-"""Reads of the monitoring app: settlements for the claims flow, alert queues, dashboards."""
+"""Reads of the monitoring app: settlements for the claims flow, alert queues, dashboards.
+
+The claims app reads settlements only through the functions under "Settlements" below
+(`settlements_for`, `settlement_by_setl_id`, `settlement_paid`, `settlements_of`,
+`settled_certnos_in_area`, `settlement_exists_sql`); monitoring reads claims only through
+`claims.interface`. Neither writes SQL on the other's tables.
+"""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from core import idnumber
+from core.dates import shanghai_today
 from core.models import Region
 from core.scoping import scoped, user_region_codes
 from monitoring.models import Alert, CheckRun, Settlement, SettlementImport
@@ -42,6 +50,41 @@ def settlements_for(person_or_certno, year: int) -> QuerySet[Settlement]:
     return Settlement.objects.filter(certno=certno, year=year).order_by(
         "enddate", "setl_time", "id"
     )
+
+
+def settlement_paid(settlement: Settlement) -> Decimal:
+    """maf_pay of a settlement net of the reversal rows naming it (§9.2)."""
+    reversed_pay = Settlement.objects.filter(
+        init_setl_id=settlement.setl_id, refd_setl_flag=True
+    ).values_list("maf_pay", flat=True)
+    return settlement.maf_pay + sum(reversed_pay, Decimal("0"))
+
+
+def settled_certnos_in_area(year: int, prefix: str) -> QuerySet:
+    """ID numbers with settlements in `year` of persons of the area `prefix` (distinct): the
+    registered region, else the settlement's `insu_admdvs` for a person not registered (§7)."""
+    from beneficiaries.models import Person
+
+    registered = Person.objects.filter(id_number=OuterRef("certno"))
+    in_area = registered.filter(region__code__startswith=prefix)
+    return (
+        Settlement.objects.filter(year=year)
+        .filter(Exists(in_area) | (~Exists(registered) & Q(insu_admdvs__code__startswith=prefix)))
+        .values_list("certno", flat=True)
+        .distinct()
+    )
+
+
+def settlements_of(year: int, certnos, columns) -> QuerySet[Settlement]:
+    """The settlements of `year` of these ID numbers, with only `columns`, in date order."""
+    rows = Settlement.objects.filter(year=year, certno__in=certnos).only(*columns)
+    return rows.order_by("enddate", "setl_time", "setl_id")
+
+
+def settlement_exists_sql(setl_id_column: str) -> str:
+    """SQL `EXISTS (…)`: a settlement carries the settlement ID in `setl_id_column` (the
+    claims burden SQL asks this of its bills; §7: the settlement already counts them)."""
+    return f"EXISTS (SELECT 1 FROM monitoring_settlement s WHERE s.setl_id = {setl_id_column})"
 
 
 def settlement_by_setl_id(setl_id: str) -> Settlement | None:
@@ -161,7 +204,7 @@ def dashboard_context(user) -> dict:
         {"kind": kind, "label": label, "count": by_kind.get(kind, 0)}
         for kind, label in Alert.Kind.choices
     ]
-    today = date.today()
+    today = shanghai_today()
     first = (today.replace(day=1) - timedelta(days=335)).replace(day=1)
     months = {
         row["month"].strftime("%Y-%m"): row["n"]

@@ -15,12 +15,13 @@ from django.views.decorators.http import require_POST
 from core import idnumber
 from core.audit import audit_event
 from core.choices import Category
+from core.dates import shanghai_today
 from core.exports import safe_row
 from core.models import AuditEvent, Region, User
 from core.policy_services import scan_refusal
 from core.scoping import can_write, region_of, scoped
 from monitoring import selectors, services
-from monitoring.checks import china_today, interrupt_stale_runs, parse_period
+from monitoring.checks import interrupt_stale_runs, parse_period
 from monitoring.forms import (
     AlertFilterForm,
     AssignForm,
@@ -374,7 +375,7 @@ def _run_regions(user):
 def runs(request):
     can_run = request.user.has_perm("monitoring.run_check")
     regions = _run_regions(request.user)
-    form = RunCheckForm(initial={"period": f"{china_today():%Y}"}, regions=regions)
+    form = RunCheckForm(initial={"period": f"{shanghai_today():%Y}"}, regions=regions)
     if request.method == "POST":
         if not can_run:
             raise PermissionDenied
@@ -392,7 +393,7 @@ def runs(request):
             check, period = form.cleaned_data["check"], form.cleaned_data["period"]
             code = area.code if area else ""
             parsed = parse_period(period)
-            refusal = scan_refusal(check, code, parsed.start, parsed.end)
+            refusal = scan_refusal(check, code, parsed.month_start, parsed.end)
             if refusal:
                 messages.error(request, refusal)
                 return redirect("monitoring:runs")

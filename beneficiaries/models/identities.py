@@ -5,10 +5,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-# P §15 (次月起不再享受): the one definition lives in the pure assessment engine.
-from claims.engine import coverage_end
 from core.audit import case_history
 from core.choices import Category, Department
+
+# P §15 (次月起不再享受) and §3: the one definition lives in core.coverage (pure).
+from core.coverage import coverage_end, covers_day
 
 
 class IdentityQuerySet(models.QuerySet):
@@ -17,7 +18,8 @@ class IdentityQuerySet(models.QuerySet):
         return self.filter(start__lte=day).filter(Q(end__isnull=True) | Q(end__gte=day))
 
     def covering(self, day: date):
-        """Identities that cover an outpatient bill on `day` (start ≤ day ≤ coverage end)."""
+        """Identities that cover an outpatient bill on `day` (start ≤ day ≤ coverage end): the
+        ORM form of core.coverage.covers_day (tests/core/test_coverage.py compares them)."""
         first_of_month = day.replace(day=1)
         return self.filter(start__lte=day).filter(Q(end__isnull=True) | Q(end__gte=first_of_month))
 
@@ -104,4 +106,4 @@ class Identity(models.Model):
 
     def covers(self, day: date) -> bool:
         """DOMAIN §3, outpatient: start ≤ day ≤ coverage end."""
-        return self.start <= day and (self.end is None or day <= coverage_end(self.end))
+        return covers_day(self, day)

@@ -10,13 +10,13 @@ simply be run again: what it already wrote is found and updated, nothing is dupl
 
 from __future__ import annotations
 
-import calendar
+import importlib
 import logging
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import idnumber
+from core.dates import month_end, shanghai_today
 from core.jobs import Heartbeat, stale_before
 from core.periods import split_period
 from monitoring.models import CheckRun, CheckRunPolicy
@@ -52,13 +52,8 @@ class Period:
     month: int | None
 
     @property
-    def start(self) -> date:
-        return date(self.year, self.month or 1, 1)
-
-    @property
     def end(self) -> date:
-        month = self.month or 12
-        return date(self.year, month, calendar.monthrange(self.year, month)[1])
+        return month_end(self.year, self.month or 12)
 
     @property
     def month_start(self) -> date:
@@ -67,11 +62,7 @@ class Period:
 
     def reference_date(self, today: date | None = None) -> date:
         """§9.4: the earlier of today (Asia/Shanghai) and the period end."""
-        return min(today or china_today(), self.end)
-
-
-def china_today() -> date:
-    return datetime.now(idnumber.CHINA_TZ).date()
+        return min(today or shanghai_today(), self.end)
 
 
 def parse_period(text: str) -> Period:
@@ -87,7 +78,7 @@ def parse_period(text: str) -> Period:
 def default_period(check_name: str, today: date | None = None) -> str:
     """What the monthly beat run checks: the month just ended, or for high_cost its year to
     date (so the run of early January still closes the previous year)."""
-    today = today or china_today()
+    today = today or shanghai_today()
     last_month = today.replace(day=1) - timedelta(days=1)
     if check_name == "high_cost":
         return str(last_month.year)
@@ -121,7 +112,7 @@ class CheckContext:
         prefix = self.area_prefix
         return not prefix or bool(region_code and region_code.startswith(prefix))
 
-    def beat(self) -> None:
+    def save_progress(self) -> None:
         """Save the counters so far (a crash keeps them) and show the run is alive."""
         self.run.heartbeat_at = timezone.now()
         self.run.save(
@@ -153,8 +144,13 @@ def check_names() -> list[str]:
     return list(CHECKS)
 
 
+CHECK_MODULES = ("enrollment", "cross", "rosters")  # in the order `check_names()` lists them
+
+
 def _load_checks() -> None:
-    from monitoring.checks import cross, high_cost  # noqa: F401 — registers the checks
+    """Import the check modules (registering their checks); high_cost comes first, with scope."""
+    for module in CHECK_MODULES:
+        importlib.import_module(f"monitoring.checks.{module}")
 
 
 def interrupt_stale_runs(**filters) -> int:

@@ -5,9 +5,10 @@ them to `sync_findings`, which creates, updates and — for conditions that are 
 alerts, keyed by (kind, year, certno, subject) so a re-run never duplicates. A person's
 dismissal stands; an alert closed automatically reopens when the condition recurs.
 
-The period is `YYYY` (the whole year) or `YYYY-MM` (that month for the settlement-based checks;
-the year for the enrollment checks, with categories held on the reference date of §9.4).
-Manual-reimbursement bills come from the claims app (`_claims_model`): a bill naming a
+This module holds the settlement checks; the enrollment checks are in `enrollment.py`, the
+roster check in `rosters.py`, what they share in `scope.py`. The period is `YYYY` (the whole
+year) or `YYYY-MM` (that month for the settlement-based checks).
+Manual-reimbursement bills come from the claims app (`claims.interface`): a bill naming a
 settlement's ID is a claim for it; assistance approved for a bill no identity covers is an
 overpayment like one paid at the counter.
 """
@@ -17,269 +18,27 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from itertools import chain
 
-from django.apps import apps
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
-from beneficiaries.models import Enrollment, Identity, Person, RosterBatch, Subsidy
-from beneficiaries.models import coverage_end as coverage_end_of
-from core.choices import Category, VisitType
-from core.models import Policy
+from beneficiaries.models import Identity, Person
+from claims import interface as claims
+from core.choices import VisitType
+from core.coverage import coverage_end, identity_covers
 from core.money import money
 from monitoring.alerting import Finding, sync_findings
 from monitoring.checks import CheckContext, register
-from monitoring.checks.high_cost import coordination_area_code
+from monitoring.checks.scope import (
+    CHUNK,
+    area_alerts,
+    month_range,
+    policy_for,
+)
 from monitoring.models import Alert, Settlement
 
-CHUNK = 1000
-
-
-def _claims_model(name: str):
-    """A model of the claims app (Bill, Application, Institution), or None without it."""
-    try:
-        return apps.get_model("claims", name)
-    except LookupError:
-        return None
-
-
-def _scope(ctx: CheckContext, field: str = "region") -> Q:
-    prefix = ctx.area_prefix
-    return Q(**{f"{field}__code__startswith": prefix}) if prefix else Q()
-
-
-def _persons_in_area(ctx: CheckContext):
-    persons = Person.objects.all()
-    prefix = ctx.area_prefix
-    return persons.filter(region__code__startswith=prefix) if prefix else persons
-
-
-def _month_range(ctx: CheckContext) -> tuple[date, date]:
-    """Settlement-based checks look at the period's month, or the whole year."""
-    return ctx.period.month_start, ctx.period.end
-
-
-def _held_categories(person_ids, day: date) -> dict[int, set[str]]:
-    held: dict[int, set[str]] = defaultdict(set)
-    ids = list(person_ids)
-    for start in range(0, len(ids), CHUNK):
-        rows = Identity.objects.covering(day).filter(person_id__in=ids[start : start + CHUNK])
-        for person_id, category in rows.values_list("person_id", "category"):
-            held[person_id].add(category)
-    return held
-
-
-def _policy_for(region_code: str, day: date) -> Policy | None:
-    area = coordination_area_code(region_code)
-    return Policy.objects.in_force(area, day) if area else None
-
-
-def _scope_alerts(ctx: CheckContext, q: Q | None = None) -> Q:
-    scope = _scope(ctx)
-    return scope & q if q is not None else scope
-
-
-# --- Enrollment checks -------------------------------------------------------------------
-
-
-@register("uninsured")
-def uninsured(ctx: CheckContext) -> None:
-    """漏保: a person holding an identity on the reference date with no enrollment for the year.
-
-    The alert carries a subsidy proposal: what the policy pays for the highest-ranked category
-    held (W 三(二): destitute in full, subsistence and poverty_risk the fixed amount).
-    """
-    year, day = ctx.period.year, ctx.period.reference_date()
-    holders = (
-        _persons_in_area(ctx)
-        .filter(pk__in=Identity.objects.covering(day).values("person_id"))
-        .exclude(pk__in=Enrollment.objects.filter(year=year).values("person_id"))
-        .order_by("id_number")
-    )
-    persons = list(holders.values("id", "id_number", "name", "region_id"))
-    ctx.run.rows_scanned = len(persons)
-    held = _held_categories([p["id"] for p in persons], day)
-    policies: dict[str, Policy | None] = {}
-
-    def findings():
-        for p in persons:
-            region = p["region_id"]
-            if region not in policies:
-                policies[region] = _policy_for(region, day)
-                ctx.use_policy(policies[region])
-            policy = policies[region]
-            proposal, basis = Decimal("0.00"), ""
-            if policy is not None:
-                rules = policy.category_rules()
-                for category in policy.rank():
-                    if category in held[p["id"]] and category in rules:
-                        amount = rules[category].subsidy_for(policy.contribution_standard)
-                        if amount > 0:
-                            proposal, basis = money(amount), category
-                            break
-            categories = sorted(held[p["id"]])
-            yield Finding(
-                certno=p["id_number"],
-                name=p["name"],
-                person_id=p["id"],
-                region_id=region,
-                amount=proposal,
-                message=(
-                    _("持有救助身份但未登记 %(year)s 年度参保；建议资助参保 %(amount)s 元")
-                    % {"year": year, "amount": proposal}
-                    if proposal
-                    else _("持有救助身份但未登记 %(year)s 年度参保") % {"year": year}
-                ),
-                evidence={
-                    "reference_date": day.isoformat(),
-                    "categories": categories,
-                    "proposed_subsidy": str(proposal),
-                    "subsidy_category": basis,
-                    "detail": _("请联系本人参保；符合资助条件的纳入资助参保批次。"),
-                },
-            )
-
-    sync_findings(
-        ctx,
-        kind=Alert.Kind.UNINSURED,
-        year=year,
-        findings=findings(),
-        close_missing=_scope_alerts(ctx),
-    )
-
-
-def _enrollment_text(e: Enrollment) -> str:
-    paid = e.paid_date.isoformat() if e.paid_date else "—"
-    return f"#{e.pk} {e.get_scheme_display()} · {e.area.name} · {e.get_paid_how_display()} · {paid}"
-
-
-@register("duplicate_enrollment")
-def duplicate_enrollment(ctx: CheckContext) -> None:
-    """多保/重复参保: more than one enrollment of a person in a year."""
-    year = ctx.period.year
-    duplicated = (
-        Enrollment.objects.filter(year=year, person__in=_persons_in_area(ctx))
-        .values("person_id")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-    )
-    person_ids = [row["person_id"] for row in duplicated]
-    enrollments = defaultdict(list)
-    for e in (
-        Enrollment.objects.filter(year=year, person_id__in=person_ids)
-        .select_related("area", "person")
-        .order_by("person__id_number", "id")
-    ):
-        enrollments[e.person_id].append(e)
-    ctx.run.rows_scanned = Enrollment.objects.filter(year=year).count()
-
-    def findings():
-        for rows in sorted(enrollments.values(), key=lambda r: r[0].person.id_number):
-            person = rows[0].person
-            yield Finding(
-                certno=person.id_number,
-                name=person.name,
-                person_id=person.pk,
-                region_id=person.region_id,
-                message=_("%(year)s 年度重复参保 %(n)s 次") % {"year": year, "n": len(rows)},
-                evidence={"enrollments": [_enrollment_text(e) for e in rows]},
-            )
-
-    sync_findings(
-        ctx,
-        kind=Alert.Kind.DUPLICATE_ENROLLMENT,
-        year=year,
-        findings=findings(),
-        close_missing=_scope_alerts(ctx),
-    )
-
-
-# Categories the enrollment subsidy may be paid for (W 三(二), R(三)).
-SUBSIDISED = {Category.DESTITUTE, Category.SUBSISTENCE, Category.POVERTY_RISK}
-
-
-@register("subsidy_without_identity")
-def subsidy_without_identity(ctx: CheckContext) -> None:
-    """A subsidy for a person holding no qualifying identity in the year, or to an
-    employee-insurance enrollee (W 三(二): only resident-insurance contributions are subsidised)."""
-    year = ctx.period.year
-    subsidies = list(
-        Subsidy.objects.filter(year=year, person__in=_persons_in_area(ctx))
-        .select_related("person", "batch")
-        .order_by("person__id_number")
-    )
-    ctx.run.rows_scanned = len(subsidies)
-    person_ids = [s.person_id for s in subsidies]
-    year_start, year_end = date(year, 1, 1), date(year, 12, 31)
-    qualifying = defaultdict(list)
-    for identity in Identity.objects.filter(
-        person_id__in=person_ids, category__in=SUBSIDISED
-    ).overlapping(date(year - 1, 1, 1), year_end):
-        qualifying[identity.person_id].append(identity)
-    employees = set(
-        Enrollment.objects.filter(
-            year=year, person_id__in=person_ids, scheme=Enrollment.Scheme.EMPLOYEE
-        ).values_list("person_id", flat=True)
-    )
-
-    def findings():
-        for subsidy in subsidies:
-            held = [
-                i
-                for i in qualifying[subsidy.person_id]
-                # Held in the year, or when the batch recognised it (recognised before paying).
-                if (i.end is None or coverage_end_of(i.end) >= year_start)
-                or (
-                    i.start <= subsidy.batch.as_of and coverage_end_of(i.end) >= subsidy.batch.as_of
-                )
-            ]
-            reasons = []
-            if not held:
-                reasons.append(_("无符合资助条件的救助身份"))
-            if subsidy.person_id in employees:
-                reasons.append(_("参加职工医保，不应资助居民医保缴费"))
-            if not reasons:
-                continue
-            yield Finding(
-                certno=subsidy.person.id_number,
-                name=subsidy.person.name,
-                person_id=subsidy.person_id,
-                region_id=subsidy.person.region_id,
-                amount=subsidy.amount,
-                message="；".join(reasons),
-                evidence={
-                    "subsidy": subsidy.pk,
-                    "batch": subsidy.batch_id,
-                    "category": subsidy.category,
-                    "detail": _("资助金额 %(amount)s 元（%(rule)s）")
-                    % {"amount": subsidy.amount, "rule": subsidy.get_rule_display()},
-                },
-            )
-
-    sync_findings(
-        ctx,
-        kind=Alert.Kind.SUBSIDY_WITHOUT_IDENTITY,
-        year=year,
-        findings=findings(),
-        close_missing=_scope_alerts(ctx),
-    )
-
-
 # --- Settlement checks ---------------------------------------------------------------------
-
-
-def covers(identity, visit_type: str, begndate: date, enddate: date) -> bool:
-    """DOMAIN §3: whether an identity covers a settlement (inpatient stay or outpatient day)."""
-    end = identity.end
-    if visit_type == VisitType.INPATIENT:
-        admitted, discharged = begndate, enddate
-        if identity.start > discharged:
-            return False
-        if end is None or end > discharged:
-            return True
-        # An identity that ended before the stay still covers it inside its coverage month.
-        return end < admitted and discharged <= coverage_end_of(end)
-    return identity.start <= enddate and (end is None or enddate <= coverage_end_of(end))
 
 
 def reversals_of(setl_ids):
@@ -292,7 +51,7 @@ def reversals_of(setl_ids):
 def _standing_settlements(ctx: CheckContext, **filters):
     """Original (non-reversal) settlements of the period with their net amounts after reversals,
     for persons of the area (their Person region, else insu_admdvs)."""
-    first, last = _month_range(ctx)
+    first, last = month_range(ctx)
     rows = Settlement.objects.filter(
         year=ctx.period.year, enddate__gte=first, enddate__lte=last, refd_setl_flag=False, **filters
     ).order_by("certno", "enddate", "setl_id")
@@ -341,6 +100,18 @@ def benefit_after_coverage(ctx: CheckContext) -> None:
     """Assistance paid (at the counter, `maf_pay`) for a settlement no identity of the person
     covers — dated after the covering identity's coverage end (P §15): an overpayment to recover;
     and the same for assistance approved on a manual-reimbursement bill (claims app)."""
+    sync_findings(
+        ctx,
+        kind=Alert.Kind.BENEFIT_AFTER_COVERAGE,
+        year=ctx.period.year,
+        findings=chain(_settlement_overpayments(ctx), _bill_overpayments(ctx)),
+        close_missing=area_alerts(ctx, Q(period=ctx.period.text)),
+    )
+
+
+def _settlement_overpayments(ctx: CheckContext):
+    """Findings for settlements paid assistance that no identity of the person covers (the
+    settlements and identities are read now, the findings made as they are consumed)."""
     originals, reversals = _standing_settlements(ctx, maf_pay__gt=0)
     persons = _persons_by_certno(s.certno for s in originals)
     identities = _identities_of(p.pk for p in persons.values())
@@ -355,24 +126,8 @@ def benefit_after_coverage(ctx: CheckContext) -> None:
             if not ctx.in_area(region):
                 continue
             held = identities.get(person.pk, []) if person else []
-            if any(covers(i, s.visit_type, s.begndate, s.enddate) for i in held):
+            if any(identity_covers(i, s.visit_type, s.begndate, s.enddate) for i in held):
                 continue
-            ended = [i for i in held if i.end is not None and i.start <= s.enddate]
-            if ended:
-                last = max(ended, key=lambda i: i.end)
-                message = _(
-                    "身份（%(category)s）已于 %(end)s 终止，待遇至 %(coverage)s；"
-                    "其后结算仍支付医疗救助 %(amount)s 元，应予追回"
-                ) % {
-                    "category": last.get_category_display(),
-                    "end": last.end,
-                    "coverage": coverage_end_of(last.end),
-                    "amount": paid,
-                }
-            else:
-                message = _("无救助身份覆盖该次结算，却支付医疗救助 %(amount)s 元，应予核查") % {
-                    "amount": paid
-                }
             yield Finding(
                 certno=s.certno,
                 subject=s.setl_id,
@@ -380,50 +135,61 @@ def benefit_after_coverage(ctx: CheckContext) -> None:
                 person_id=person.pk if person else None,
                 region_id=region,
                 amount=paid,
-                message=message,
+                message=_overpayment_message(held, s.enddate, paid),
                 evidence=_settlement_evidence(s),
             )
 
-    def bill_findings():
-        for bill in _paid_bills(ctx):
-            person = bill.application.person
-            if not ctx.in_area(person.region_id):
-                continue
-            held = list(person.identities.all())
-            end = bill.discharged or bill.service_date
-            begin = bill.admitted or end
-            if any(covers(i, bill.visit_type, begin, end) for i in held):
-                continue
-            yield Finding(
-                certno=person.id_number,
-                subject=f"bill:{bill.pk}",
-                name=person.name,
-                person_id=person.pk,
-                region_id=person.region_id,
-                amount=bill.total,
-                message=_(
-                    "手工报销票据（%(invoice)s）就诊时无救助身份覆盖，已核准救助 %(amount)s 元，应予追回"
-                )
-                % {"invoice": bill.invoice_number, "amount": bill.total},
-                evidence={
-                    "bill": bill.pk,
-                    "application": bill.application_id,
-                    "detail": f"{bill.institution.name} · {begin:%Y-%m-%d}—{end:%Y-%m-%d} · "
-                    f"{bill.get_visit_type_display()}",
-                },
+    return findings()
+
+
+def _overpayment_message(held, enddate: date, paid: Decimal) -> str:
+    """Why the payment is an overpayment: the identity that ended, or none at all."""
+    ended = [i for i in held if i.end is not None and i.start <= enddate]
+    if not ended:
+        return _("无救助身份覆盖该次结算，却支付医疗救助 %(amount)s 元，应予核查") % {
+            "amount": paid
+        }
+    last = max(ended, key=lambda i: i.end)
+    return _(
+        "身份（%(category)s）已于 %(end)s 终止，待遇至 %(coverage)s；"
+        "其后结算仍支付医疗救助 %(amount)s 元，应予追回"
+    ) % {
+        "category": last.get_category_display(),
+        "end": last.end,
+        "coverage": coverage_end(last.end),
+        "amount": paid,
+    }
+
+
+def _bill_overpayments(ctx: CheckContext):
+    """Findings for manual bills approved assistance that no identity of the person covers."""
+    for bill in _paid_bills(ctx):
+        person = bill.application.person
+        if not ctx.in_area(person.region_id):
+            continue
+        held = list(person.identities.all())
+        end = bill.discharged or bill.service_date
+        begin = bill.admitted or end
+        if any(identity_covers(i, bill.visit_type, begin, end) for i in held):
+            continue
+        yield Finding(
+            certno=person.id_number,
+            subject=f"bill:{bill.pk}",
+            name=person.name,
+            person_id=person.pk,
+            region_id=person.region_id,
+            amount=bill.total,
+            message=_(
+                "手工报销票据（%(invoice)s）就诊时无救助身份覆盖，已核准救助 %(amount)s 元，应予追回"
             )
-
-    def all_findings():
-        yield from findings()
-        yield from bill_findings()
-
-    sync_findings(
-        ctx,
-        kind=Alert.Kind.BENEFIT_AFTER_COVERAGE,
-        year=ctx.period.year,
-        findings=all_findings(),
-        close_missing=_scope_alerts(ctx, Q(period=ctx.period.text)),
-    )
+            % {"invoice": bill.invoice_number, "amount": bill.total},
+            evidence={
+                "bill": bill.pk,
+                "application": bill.application_id,
+                "detail": f"{bill.institution.name} · {begin:%Y-%m-%d}—{end:%Y-%m-%d} · "
+                f"{bill.get_visit_type_display()}",
+            },
+        )
 
 
 @register("missed_reimbursement")
@@ -438,7 +204,7 @@ def missed_reimbursement(ctx: CheckContext) -> None:
     )
     persons = _persons_by_certno(s.certno for s in originals)
     identities = _identities_of(p.pk for p in persons.values())
-    claimed = _manually_claimed_setl_ids([s.setl_id for s in originals])
+    claimed = claims.claimed_setl_ids([s.setl_id for s in originals])
 
     def findings():
         for s in originals:
@@ -451,7 +217,9 @@ def missed_reimbursement(ctx: CheckContext) -> None:
             if person is None or not ctx.in_area(person.region_id):
                 continue
             covering = [
-                i for i in identities[person.pk] if covers(i, s.visit_type, s.begndate, s.enddate)
+                i
+                for i in identities[person.pk]
+                if identity_covers(i, s.visit_type, s.begndate, s.enddate)
             ]
             if not covering:
                 continue
@@ -475,57 +243,23 @@ def missed_reimbursement(ctx: CheckContext) -> None:
         kind=Alert.Kind.MISSED_REIMBURSEMENT,
         year=ctx.period.year,
         findings=findings(),
-        close_missing=_scope_alerts(ctx, Q(period=ctx.period.text)),
+        close_missing=area_alerts(ctx, Q(period=ctx.period.text)),
     )
 
 
 def _paid_bills(ctx: CheckContext):
     """Manual-reimbursement bills of the period with assistance approved (claims app)."""
-    Bill = _claims_model("Bill")
-    if Bill is None:
-        return []
-    first, last = _month_range(ctx)
-    decided = Bill._meta.get_field("application").related_model.DECIDED_STATUSES
-    bills = (
-        Bill.objects.filter(active=True, total__gt=0, application__status__in=decided)
-        .filter(
-            Q(discharged__gte=first, discharged__lte=last)
-            | Q(discharged__isnull=True, service_date__gte=first, service_date__lte=last)
-        )
-        .select_related("application__person", "institution")
-        .prefetch_related("application__person__identities")
-        .order_by("application__person__id_number", "id")
-    )
+    bills = claims.paid_bills_ending_between(*month_range(ctx))
     ctx.run.rows_scanned += bills.count()
     return bills
-
-
-def _manually_claimed_setl_ids(setl_ids) -> set[str]:
-    """Settlement IDs that a manual-reimbursement bill (of an application not rejected) names
-    by the settlement ID on its slip: the person has claimed, no reminder is due."""
-    Bill = _claims_model("Bill")
-    if Bill is None:
-        return set()
-    claimed: set[str] = set()
-    ids = list(setl_ids)
-    for start in range(0, len(ids), CHUNK):
-        claimed |= set(
-            Bill.objects.filter(active=True, setl_id__in=ids[start : start + CHUNK]).values_list(
-                "setl_id", flat=True
-            )
-        )
-    return claimed
 
 
 @register("out_of_catalog")
 def out_of_catalog(ctx: CheckContext) -> None:
     """P §29 / R(十五): out-of-catalog cost share of an institution in a month above the limit
     of its level (level 2: 5%, level 3: 10%, from the policy of its coordination area)."""
-    first, last = _month_range(ctx)
-    Institution = _claims_model("Institution")
-    if Institution is None:
-        return  # no institution register yet: levels unknown
-    institutions = {i.code: i for i in Institution.objects.all()}
+    first, last = month_range(ctx)
+    institutions = claims.institutions_by_code()
     totals = (
         Settlement.objects.filter(year=ctx.period.year, enddate__gte=first, enddate__lte=last)
         .values("fixmedins_code", "enddate__year", "enddate__month")
@@ -541,7 +275,7 @@ def out_of_catalog(ctx: CheckContext) -> None:
             if institution is None or not ctx.in_area(institution.admdvs):
                 continue
             month = date(row["enddate__year"], row["enddate__month"], 1)
-            policy = _policy_for(institution.admdvs, month)
+            policy = policy_for(institution.admdvs, month)
             if policy is None:
                 continue
             ctx.use_policy(policy)
@@ -583,70 +317,3 @@ def out_of_catalog(ctx: CheckContext) -> None:
             )
 
     sync_findings(ctx, kind=Alert.Kind.OUT_OF_CATALOG, year=ctx.period.year, findings=findings())
-
-
-# --- Rosters ------------------------------------------------------------------------------
-
-
-@register("roster_unconfirmed")
-def roster_unconfirmed(ctx: CheckContext) -> None:
-    """Identities open on the reference date that the latest roster of their department for
-    their region did not confirm (DOMAIN §7, §9.1)."""
-    day = ctx.period.reference_date()
-    rosters = list(
-        RosterBatch.objects.filter(status=RosterBatch.Status.APPLIED, as_of__lte=day)
-        .select_related("region")
-        .order_by("-as_of", "-id")
-    )
-    identities = (
-        Identity.objects.open_on(day)
-        .filter(person__in=_persons_in_area(ctx))
-        .select_related("person")
-        .order_by("person__id_number", "id")
-    )
-    ctx.run.rows_scanned = 0
-
-    def latest_roster(identity):
-        for roster in rosters:  # newest first
-            if roster.department == identity.department and roster.region.contains(
-                identity.region_id
-            ):
-                return roster
-        return None
-
-    def findings():
-        for identity in identities.iterator(chunk_size=CHUNK):
-            ctx.run.rows_scanned += 1
-            roster = latest_roster(identity)
-            if roster is None or identity.last_roster_id == roster.pk:
-                continue
-            if identity.start > roster.as_of:
-                continue  # recognised after the roster: the next roster will say
-            person = identity.person
-            yield Finding(
-                certno=person.id_number,
-                subject=f"identity:{identity.pk}",
-                name=person.name,
-                person_id=person.pk,
-                region_id=person.region_id,
-                message=_("%(category)s 身份未出现在%(department)s %(as_of)s 的最新名单中")
-                % {
-                    "category": identity.get_category_display(),
-                    "department": roster.get_department_display(),
-                    "as_of": roster.as_of,
-                },
-                evidence={
-                    "identity": identity.pk,
-                    "roster": roster.pk,
-                    "detail": _("认定日期 %(start)s；最新名单：%(roster)s")
-                    % {"start": identity.start, "roster": str(roster)},
-                },
-            )
-
-    sync_findings(
-        ctx,
-        kind=Alert.Kind.ROSTER_UNCONFIRMED,
-        year=ctx.period.year,
-        findings=findings(),
-        close_missing=_scope_alerts(ctx),
-    )

@@ -1,8 +1,8 @@
 """High-cost expense alerts: the dual early warning (因病致贫/因病返贫, R(九), W 四(一), P §8).
 
 DOMAIN §7: a person's yearly burden = Σ psn_part_amt of their settlements of the year
-(reversals included) + the manual-reimbursement part (`manual_bill_burden_sql`). With R the
-prior-year rural income of the policy of the person's coordination area:
+(reversals included) + the manual-reimbursement part (`claims.interface.manual_burden_sql`).
+With R the prior-year rural income of the policy of the person's coordination area:
 - holders of `poverty_risk` or `near_subsistence` are on the poverty-return watch, line R × 50%;
 - every other insured person not holding `destitute` or `subsistence` is on the
   impoverishment watch, line R × 100%;
@@ -23,15 +23,16 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from beneficiaries.models import Identity, Person
+from claims.interface import manual_burden_sql, person_ids_with_application_changes
 from core.audit import audit_event
 from core.choices import Category
+from core.coverage import covering_day_sql
 from core.models import AuditEvent, Policy
 from core.money import format_money, money
 from monitoring.alerting import Finding, reopens_when_burden_grew, sync_findings
@@ -44,7 +45,9 @@ LOOKUP_CHUNK = 1000
 
 
 @dataclass(frozen=True)
-class Lines:
+class WatchLines:
+    """The watch lines of one coordination area's policy (R, R × 100%, R × 50%)."""
+
     rural_income: Decimal
     impoverishment: Decimal
     poverty_return: Decimal
@@ -61,7 +64,7 @@ def coordination_area_code(region_code: str | None) -> str | None:
     return region_code[:4] + "00"
 
 
-def policy_lines(period, used: set | None = None) -> dict[str, Lines]:
+def policy_lines(period, used: set | None = None) -> dict[str, WatchLines]:
     """Watch lines per coordination area: the policy in force on the reference date, or else
     the latest one in force during the period's year. The ids of the chosen policies are
     added to `used` (the run keeps them)."""
@@ -82,7 +85,7 @@ def policy_lines(period, used: set | None = None) -> dict[str, Lines]:
     if used is not None:
         used.update(p.pk for p in chosen.values())
     return {
-        area: Lines(p.rural_income, p.impoverishment_line, p.poverty_return_line)
+        area: WatchLines(p.rural_income, p.impoverishment_line, p.poverty_return_line)
         for area, p in chosen.items()
     }
 
@@ -91,41 +94,16 @@ def _in_force(policy: Policy, day: date) -> bool:
     return policy.valid_from <= day and (policy.valid_to is None or policy.valid_to >= day)
 
 
-def manual_bill_burden_sql(year: int, period_end: date) -> tuple[str, list] | None:
-    """Rows (certno, amount) of the manual-reimbursement part of the burden (§7).
-
-    Σ (total cost − basic paid − critical-illness paid) of manual bills with no settlement
-    record − Σ assistance approved by manual reimbursement for bills of the year. Returns None
-    while the claims app has no bill model: the burden is then the settlements alone.
-    """
-    try:
-        apps.get_model("claims", "Bill")
-    except LookupError:
-        return None
-    return _claims_bill_sql(year, period_end)
-
-
-def _claims_bill_sql(year: int, period_end: date) -> tuple[str, list] | None:
-    """Per bill of an application under way or decided (not a draft, not rejected): its cost
-    after basic and critical-illness insurance when no imported settlement carries its
-    settlement ID (else the settlement already counts it), less the assistance approved on it
-    (approved or paid applications). A bill belongs to the year of its discharge/service date."""
-    Application = apps.get_model("claims", "Application")
-    counted = [Application.Status.SUBMITTED, *Application.DECIDED_STATUSES]
-    decided = list(Application.DECIDED_STATUSES)
+def watched_sql(reference: date) -> tuple[str, list]:
+    """SELECT of the ID numbers holding a poverty-return category on `reference` (the
+    poverty-return watch): coverage is core.coverage's rule in its SQL form."""
+    covering, params = covering_day_sql("i", reference)
+    categories = ", ".join(f"'{category}'" for category in sorted(POVERTY_RETURN))
     sql = (
-        "SELECT p.id_number AS certno, "
-        "(CASE WHEN b.setl_id = '' OR NOT EXISTS (SELECT 1 FROM monitoring_settlement s "
-        "WHERE s.setl_id = b.setl_id) "
-        "THEN b.total_cost - b.basic_insurance_paid - b.critical_illness_paid ELSE 0 END) "
-        f"- (CASE WHEN a.status IN ({', '.join(['%s'] * len(decided))}) THEN b.total ELSE 0 END) "
-        "AS amount "
-        "FROM claims_bill b JOIN claims_application a ON a.id = b.application_id "
-        "JOIN beneficiaries_person p ON p.id = a.person_id "
-        f"WHERE b.active AND a.status IN ({', '.join(['%s'] * len(counted))}) "
-        "AND b.year = %s AND COALESCE(b.discharged, b.service_date) <= %s"
+        "SELECT p.id_number FROM beneficiaries_person p JOIN beneficiaries_identity i "
+        f"ON i.person_id = p.id WHERE i.category IN ({categories}) AND {covering}"
     )
-    return sql, [*decided, *counted, year, period_end]
+    return sql, params
 
 
 def _watermark() -> int:
@@ -143,13 +121,7 @@ def _identity_touched_person_ids(state: HighCostScanState, reference: date) -> s
     history = Identity.history.model.objects.filter(history_date__gte=state.scanned_at)
     ids = set(history.values_list("person_id", flat=True))
     # Manual reimbursements submitted, decided or paid since (their bills change the burden).
-    try:
-        Application = apps.get_model("claims", "Application")
-    except LookupError:
-        Application = None
-    if Application is not None and hasattr(Application, "history"):
-        changed = Application.history.model.objects.filter(history_date__gte=state.scanned_at)
-        ids |= set(changed.values_list("person_id", flat=True))
+    ids |= person_ids_with_application_changes(state.scanned_at)
     old, new = state.reference_date, reference
     if new != old:
         low, high = min(old, new), max(old, new)
@@ -194,24 +166,18 @@ def _burden_sql(
         "SELECT certno, psn_part_amt AS amount FROM monitoring_settlement "
         f"WHERE {' AND '.join(where)}"
     )
-    bills = manual_bill_burden_sql(year, period_end)
-    if bills is not None:
-        bill_rows = f"SELECT certno, amount FROM ({bills[0]}) AS bills"
-        if touched_clause:
-            bill_rows += f" WHERE {touched_clause}"
-        rows += f" UNION ALL {bill_rows}"
-        params += [*bills[1], *touched_params]
+    bills, bill_params = manual_burden_sql(year, period_end)
+    bill_rows = f"SELECT certno, amount FROM ({bills}) AS bills"
+    if touched_clause:
+        bill_rows += f" WHERE {touched_clause}"
+    rows += f" UNION ALL {bill_rows}"
+    params += [*bill_params, *touched_params]
     open_alerts = (
         "SELECT certno FROM monitoring_alert WHERE kind = 'high_cost' AND year = %s "
         "AND status IN ('open', 'in_progress')"
     )
-    # Holders of a poverty-return category on the reference date (start ≤ day ≤ coverage end).
-    watched = (
-        "SELECT p.id_number FROM beneficiaries_person p JOIN beneficiaries_identity i "
-        "ON i.person_id = p.id WHERE i.category IN ('poverty_risk', 'near_subsistence') "
-        "AND i.start <= %s AND (i.end IS NULL OR i.end >= %s)"
-    )
-    having_params = [reference, reference.replace(day=1), year]
+    watched, watched_params = watched_sql(reference)
+    having_params = [*watched_params, year]
     if connection.vendor == "postgresql":
         sql = (
             f"SELECT certno, SUM(amount), COUNT(*), GROUPING(certno) FROM ({rows}) AS r "
@@ -250,20 +216,12 @@ def _incremental_sql_pg(
         "AND s.enddate <= %s"
     )
     lateral_params: list = [year, period_end]
-    bills = manual_bill_burden_sql(year, period_end)
-    if bills is not None:
-        billed = (
-            "SELECT COALESCE(SUM(amount), 0) AS amount, COUNT(*) AS n "
-            f"FROM ({bills[0]}) AS b WHERE b.certno = t.certno"
-        )
-        bill_params = list(bills[1])
-    else:
-        billed, bill_params = "SELECT 0 AS amount, 0 AS n", []
-    watched = (
-        "SELECT p.id_number FROM beneficiaries_person p JOIN beneficiaries_identity i "
-        "ON i.person_id = p.id WHERE i.category IN ('poverty_risk', 'near_subsistence') "
-        "AND i.start <= %s AND (i.end IS NULL OR i.end >= %s)"
+    bills, bill_params = manual_burden_sql(year, period_end)
+    billed = (
+        "SELECT COALESCE(SUM(amount), 0) AS amount, COUNT(*) AS n "
+        f"FROM ({bills}) AS b WHERE b.certno = t.certno"
     )
+    watched, watched_params = watched_sql(reference)
     open_alerts = (
         "SELECT certno FROM monitoring_alert WHERE kind = 'high_cost' AND year = %s "
         "AND status IN ('open', 'in_progress')"
@@ -277,7 +235,7 @@ def _incremental_sql_pg(
         f"FROM ({touched}) AS t CROSS JOIN LATERAL ({settled}) AS s "
         f"CROSS JOIN LATERAL ({billed}) AS b) AS x) AS y WHERE rn = 1 OR candidate"
     )
-    outer = [floor, pr_floor, reference, reference.replace(day=1), year]
+    outer = [floor, pr_floor, *watched_params, year]
     return sql, [*outer, *params, *lateral_params, *bill_params]
 
 
@@ -285,13 +243,12 @@ def rows_read(year: int, period_end: date) -> int:
     """The settlement rows and bills of the year up to `period_end` (a scan's rows)."""
     sql = "SELECT COUNT(*) FROM monitoring_settlement WHERE year = %s AND enddate <= %s"
     params: list = [year, period_end]
-    bills = manual_bill_burden_sql(year, period_end)
+    bills, bill_params = manual_burden_sql(year, period_end)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         total = cursor.fetchone()[0]
-        if bills is not None:
-            cursor.execute(f"SELECT COUNT(*) FROM ({bills[0]}) AS bills", bills[1])
-            total += cursor.fetchone()[0]
+        cursor.execute(f"SELECT COUNT(*) FROM ({bills}) AS bills", bill_params)
+        total += cursor.fetchone()[0]
     return int(total)
 
 
@@ -309,11 +266,10 @@ def area_rows_read(
         f"WHERE {' AND '.join(where)}"
     )
     params: list = [year, period_end, *touched_params]
-    bills = manual_bill_burden_sql(year, period_end)
-    if bills is not None:
-        rows += f" UNION ALL SELECT certno, NULL FROM ({bills[0]}) AS b"
-        rows += f" WHERE {touched}" if touched else ""
-        params += [*bills[1], *touched_params]
+    bills, bill_params = manual_burden_sql(year, period_end)
+    rows += f" UNION ALL SELECT certno, NULL FROM ({bills}) AS b"
+    rows += f" WHERE {touched}" if touched else ""
+    params += [*bill_params, *touched_params]
     sql = (
         "SELECT COALESCE(SUM(r.n), 0) FROM (SELECT certno, COUNT(*) AS n, MAX(admdvs) AS admdvs "
         f"FROM ({rows}) AS x GROUP BY certno) AS r "
@@ -380,7 +336,7 @@ def _people(certnos: list[str], year: int, reference: date):
     return persons, from_settlements, held
 
 
-def findings_for(ctx: CheckContext, candidates, lines: dict[str, Lines], reference: date):
+def findings_for(ctx: CheckContext, candidates, lines: dict[str, WatchLines], reference: date):
     certnos = sorted(candidates)
     persons, from_settlements, held = _people(certnos, ctx.period.year, reference)
     for certno in certnos:
@@ -437,7 +393,6 @@ def high_cost(ctx: CheckContext) -> None:
     figures = {area: lines[area].figures for area in sorted(lines)}
     state = HighCostScanState.objects.filter(year=period.year, area=ctx.area).first()
     watermark = _watermark()
-
     incremental = (
         not ctx.options.get("full")
         and state is not None
@@ -445,56 +400,32 @@ def high_cost(ctx: CheckContext) -> None:
         and state.period_end == period.end
     )
     if state is not None and state.figures != figures:
-        # A change of the policy's income figure or lines: every person is measured again.
-        audit_event(
-            by=ctx.by if getattr(ctx.by, "pk", None) else None,
-            action=AuditEvent.Action.POLICY_RESCAN,
-            check="high_cost",
-            year=period.year,
-            before=state.figures,
-            after=figures,
-        )
+        _audit_rescan(ctx, state, figures)
     ctx.run.mode = "incremental" if incremental else "full"
     if not lines:
         # No policy to measure against: nobody alerts, but the rows were still read (§9.4).
-        ctx.run.rows_scanned = (
-            area_rows_read(ctx.area_prefix, period.year, period.end)
-            if ctx.area_prefix
-            else rows_read(period.year, period.end)
-        )
-        ctx.beat()
+        ctx.run.rows_scanned = _rows_read_by_run(ctx)
+        ctx.save_progress()
         return
-    # Lowest lines over the areas, less a yuan: a superset; the exact test is in Python.
-    floor = min(v.impoverishment for v in lines.values()) - 1
-    pr_floor = min(v.poverty_return for v in lines.values()) - 1
-    touched_certnos: set[str] = set()
-    if incremental:
-        person_ids = _identity_touched_person_ids(state, reference)
-        touched_certnos = set(
-            Person.objects.filter(pk__in=person_ids).values_list("id_number", flat=True)
-        )
+    touched_after = state.last_settlement_id if incremental else None
+    touched_certnos = _touched_certnos(state, reference) if incremental else set()
     candidates, scanned = scan_burdens(
         ctx,
         year=period.year,
         period_end=period.end,
-        floor=floor,
-        pr_floor=pr_floor,
+        # Lowest lines over the areas, less a yuan: a superset; the exact test is in Python.
+        floor=min(v.impoverishment for v in lines.values()) - 1,
+        pr_floor=min(v.poverty_return for v in lines.values()) - 1,
         reference=reference,
-        touched_after=state.last_settlement_id if incremental else None,
+        touched_after=touched_after,
         touched_certnos=touched_certnos,
     )
     if ctx.area_prefix:
         # The scan reads the year for everyone and keeps the area's persons; the count is
         # of the rows of those persons (§9.4: `--area` limits the run to them).
-        scanned = area_rows_read(
-            ctx.area_prefix,
-            period.year,
-            period.end,
-            touched_after=state.last_settlement_id if incremental else None,
-            touched_certnos=touched_certnos,
-        )
+        scanned = _rows_read_by_run(ctx, touched_after, touched_certnos)
     ctx.run.rows_scanned = scanned
-    ctx.beat()
+    ctx.save_progress()
     sync_findings(
         ctx,
         kind=Alert.Kind.HIGH_COST,
@@ -513,6 +444,38 @@ def high_cost(ctx: CheckContext) -> None:
             "figures": figures,
             "scanned_at": ctx.run.started_at or timezone.now(),
         },
+    )
+
+
+def _audit_rescan(ctx: CheckContext, state: HighCostScanState, figures: dict) -> None:
+    """A change of the policy's income figure or lines: every person is measured again."""
+    audit_event(
+        by=ctx.by if getattr(ctx.by, "pk", None) else None,
+        action=AuditEvent.Action.POLICY_RESCAN,
+        check="high_cost",
+        year=ctx.period.year,
+        before=state.figures,
+        after=figures,
+    )
+
+
+def _touched_certnos(state: HighCostScanState, reference: date) -> set[str]:
+    """ID numbers of the persons an incremental scan must measure again (beyond new rows)."""
+    person_ids = _identity_touched_person_ids(state, reference)
+    return set(Person.objects.filter(pk__in=person_ids).values_list("id_number", flat=True))
+
+
+def _rows_read_by_run(ctx: CheckContext, touched_after=None, touched_certnos=()) -> int:
+    """The rows the run counts as read: the area's persons' when limited to an area."""
+    period = ctx.period
+    if not ctx.area_prefix:
+        return rows_read(period.year, period.end)
+    return area_rows_read(
+        ctx.area_prefix,
+        period.year,
+        period.end,
+        touched_after=touched_after,
+        touched_certnos=touched_certnos,
     )
 
 

@@ -17,6 +17,7 @@ from operator import itemgetter
 from django.utils.translation import gettext as _
 
 from core import idnumber, tabular
+from core.dates import CHINA_TZ, shanghai_today
 from core.identifiers import normalize_identifier
 from core.regions import resolve_region
 from core.tabular import ColumnMap, blank, cell_text
@@ -127,7 +128,7 @@ def parse_time_field(value) -> datetime:
     except ValueError:
         raise BadValue(_("时间格式应为 YYYY-MM-DD HH:MM:SS")) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=idnumber.CHINA_TZ)  # §9: the platform's times
+        moment = moment.replace(tzinfo=CHINA_TZ)  # §9: the platform's times
     return moment
 
 
@@ -177,7 +178,7 @@ class RowChecker:
         self.regions = regions
         self.medical_types = medical_type_lookup()
         self.index = columns.index
-        self.today = idnumber._today()
+        self.today = shanghai_today()
 
     def header(self, name: str) -> str:
         return self.columns.header(name)

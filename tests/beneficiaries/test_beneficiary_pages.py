@@ -427,7 +427,7 @@ def test_person_panels_of_later_apps_are_rendered(client, caseworker_haibowan, p
     module = types.ModuleType("fake_alerts")
     module.person_panel = lambda p, user: {"template": "beneficiaries/_field.html", "x": p.pk}
     monkeypatch.setitem(sys.modules, "fake_alerts", module)
-    monkeypatch.setattr(selectors, "PANEL_PROVIDERS", ["fake_alerts", "missing_app.selectors"])
+    monkeypatch.setattr(selectors, "PANEL_PROVIDERS", ["fake_alerts"])
     response = login(client, caseworker_haibowan).get(
         reverse("beneficiaries:person_detail", args=[person.pk])
     )

@@ -10,9 +10,10 @@ from monitoring_helpers import certno, srow
 
 from beneficiaries.models import Enrollment, RosterBatch, Subsidy, SubsidyBatch
 from core.choices import Category, Department
+from core.coverage import identity_covers as covers
 from core.models import Region
 from monitoring.checks import check_run
-from monitoring.checks.cross import covers, reversals_of
+from monitoring.checks.cross import reversals_of
 from monitoring.models import Alert
 
 pytestmark = pytest.mark.django_db

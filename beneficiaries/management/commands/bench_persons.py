@@ -109,6 +109,10 @@ class Command(BaseCommand):
                 clock("list", lambda i=i: get(list_url, list_params[i % len(list_params)]))
                 clock("id", lambda i=i: get(list_url, {"q": id_numbers[i % len(id_numbers)]}))
                 clock("name", lambda i=i: get(list_url, {"q": partials[i % len(partials)]}))
+        self._report(samples, n, total, user)
+
+    def _report(self, samples: dict[str, list[float]], n: int, total: int, user) -> None:
+        """p95 and p50 of each page against the baselines of the same run, and the verdict."""
         baseline_sql, pk_lookup, baseline_page = samples["sql"], samples["pk"], samples["page"]
         lists, id_search, name_search = samples["list"], samples["id"], samples["name"]
         searches = [x for pair in zip(id_search, name_search, strict=True) for x in pair][:n]

@@ -18,6 +18,7 @@ from django.utils import timezone
 from beneficiaries.models import Identity, Person
 from core import idnumber
 from core.choices import Category
+from core.dates import shanghai_today
 
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘蔡蒋余包白乌苏"
@@ -101,7 +102,7 @@ class Command(BaseCommand):
                 [categories, now],
             )
             # This year's enrollments: 80% resident, 10% employee, 10% none (漏保).
-            year = timezone.localdate().year
+            year = shanghai_today().year
             cursor.execute(
                 "INSERT INTO beneficiaries_enrollment (person_id, year, scheme, area_id, "
                 "paid_how, paid_date, benefit_start, note, created_at) "

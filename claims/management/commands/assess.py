@@ -8,9 +8,8 @@ part of the input) and the field; nothing is written to stdout.
 
 import json
 import sys
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
@@ -24,12 +23,11 @@ from claims.engine import (
     Policy,
     YearToDate,
     assess_bills,
-    money,
 )
+from core.dates import shanghai_today
+from core.money import money
 from core.tabular import parse_iso_date
 
-# "Today" for the future-date check is the real date where the bills are: Wuhai.
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 AMOUNT_LIMIT = Decimal("1000000000000")  # DecimalField(max_digits=14, decimal_places=2)
 BILL_FLAGS = ("designated", "in_coordination_area", "in_region", "referred")
 BILL_AMOUNTS = ("total_cost", "policy_range_cost", "basic_insurance_paid", "critical_illness_paid")
@@ -55,7 +53,7 @@ class Command(BaseCommand):
         try:
             document = _load(file)
             policy, identities, state, bills = _parse(document)
-            results, state = assess_bills(policy, identities, state, bills, _today())
+            results, state = assess_bills(policy, identities, state, bills, shanghai_today())
         except InputError as exc:
             raise CommandError(str(exc), returncode=2) from None
         except InvalidBill as exc:
@@ -72,10 +70,6 @@ class Command(BaseCommand):
             },
         }
         self.stdout.write(json.dumps(output, ensure_ascii=False, indent=2))
-
-
-def _today() -> date:
-    return datetime.now(LOCAL_TIME).date()
 
 
 def _money_text(amount: Decimal) -> str:

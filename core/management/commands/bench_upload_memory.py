@@ -153,6 +153,48 @@ def _zip_bomb(path: Path) -> None:
     path.write_bytes(out.getvalue())
 
 
+def _cases(folder: Path, limit: int, max_rows: int) -> list[tuple[str, Path, int]]:
+    """The files to read, each the largest an upload may be: (kind, path, data rows)."""
+    cases = []
+
+    path = folder / "roster.xlsx"
+    rows = _largest_xlsx(path, ROSTER_HEADER, _roster_rows, limit, max_rows)
+    cases.append(("roster_preview", path, rows))
+    path = folder / "roster.csv"
+    rows = _write_csv(path, itertools.chain([ROSTER_HEADER], _roster_rows(10**7)), limit, max_rows)
+    cases.append(("roster_preview", path, rows))
+    path = folder / "settlements.xlsx"
+    rows = _largest_xlsx(path, None, lambda n: _settlement_rows(n), limit, max_rows)
+    cases.append(("settlement_check", path, rows))
+    path = folder / "settlements.csv"
+    rows = _write_csv(path, _settlement_rows(10**7), limit)
+    cases.append(("settlement_check", path, rows))
+    path = folder / "statement.xlsx"
+    header = ["日期", "凭证号", "摘要", "收入", "支出"]
+    rows = _largest_xlsx(
+        path,
+        header,
+        lambda n: ([f"2023-07-{1 + i % 28:02d}", f"P{i}", "拨付", "1200.00", ""] for i in range(n)),
+        limit,
+        max_rows,
+    )
+    cases.append(("statement_read", path, rows))
+    path = folder / "statement.csv"
+    rows = _write_csv(
+        path,
+        itertools.chain(
+            [header],
+            ([f"2023-07-{1 + i % 28:02d}", f"P{i}", "拨付", "1200.00", ""] for i in range(10**7)),
+        ),
+        limit,
+    )
+    cases.append(("statement_read", path, rows))
+    path = folder / "bomb.xlsx"
+    _zip_bomb(path)
+    cases.append(("roster_preview", path, 0))
+    return cases
+
+
 class Command(BaseCommand):
     help = "Peak RSS of reading the largest allowed upload of each kind (and of a zip bomb)."
 
@@ -167,50 +209,7 @@ class Command(BaseCommand):
         limit = settings.UPLOAD_MAX_BYTES
         max_rows = settings.IMPORT_MAX_ROWS
         folder = Path(tempfile.mkdtemp(prefix="bench-upload-"))
-        cases = []
-
-        path = folder / "roster.xlsx"
-        rows = _largest_xlsx(path, ROSTER_HEADER, _roster_rows, limit, max_rows)
-        cases.append(("roster_preview", path, rows))
-        path = folder / "roster.csv"
-        rows = _write_csv(
-            path, itertools.chain([ROSTER_HEADER], _roster_rows(10**7)), limit, max_rows
-        )
-        cases.append(("roster_preview", path, rows))
-        path = folder / "settlements.xlsx"
-        rows = _largest_xlsx(path, None, lambda n: _settlement_rows(n), limit, max_rows)
-        cases.append(("settlement_check", path, rows))
-        path = folder / "settlements.csv"
-        rows = _write_csv(path, _settlement_rows(10**7), limit)
-        cases.append(("settlement_check", path, rows))
-        path = folder / "statement.xlsx"
-        header = ["日期", "凭证号", "摘要", "收入", "支出"]
-        rows = _largest_xlsx(
-            path,
-            header,
-            lambda n: (
-                [f"2023-07-{1 + i % 28:02d}", f"P{i}", "拨付", "1200.00", ""] for i in range(n)
-            ),
-            limit,
-            max_rows,
-        )
-        cases.append(("statement_read", path, rows))
-        path = folder / "statement.csv"
-        rows = _write_csv(
-            path,
-            itertools.chain(
-                [header],
-                (
-                    [f"2023-07-{1 + i % 28:02d}", f"P{i}", "拨付", "1200.00", ""]
-                    for i in range(10**7)
-                ),
-            ),
-            limit,
-        )
-        cases.append(("statement_read", path, rows))
-        path = folder / "bomb.xlsx"
-        _zip_bomb(path)
-        cases.append(("roster_preview", path, 0))
+        cases = _cases(folder, limit, max_rows)
 
         self.stdout.write(
             f"UPLOAD_MAX_BYTES={limit:,}  IMPORT_MAX_ROWS={max_rows:,}  "

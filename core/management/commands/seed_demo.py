@@ -6,14 +6,13 @@ to run again; they run in the order below, in one transaction.
 """
 
 import importlib
-import importlib.util
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
 
 from core import demo_region
+from core.dates import shanghai_today
 from core.models import Region, User
 from core.roles import Role, grant_role, sync_roles
 
@@ -68,10 +67,8 @@ class Command(BaseCommand):
                 users[username] = user
             counts = {}
             for app in DEMO_APPS:
-                if importlib.util.find_spec(f"{app}.demo") is None:
-                    continue
                 counts.update(importlib.import_module(f"{app}.demo").seed(users=users))
-            counts.update(demo_region.seed(users=users, today=timezone.localdate()))
+            counts.update(demo_region.seed(users=users, today=shanghai_today()))
 
         self.stdout.write(self.style.SUCCESS(f"{settings.PORTAL_NAME} 演示数据已就绪。"))
         for key, value in counts.items():

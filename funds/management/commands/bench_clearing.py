@@ -27,11 +27,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from core.dates import shanghai_today
 from core.models import Region
 from core.roles import Role, grant_role
 from funds.clearing import (
     _month_end_moment,
-    china_today,
     clearing_compute,
     clearing_pay,
     coordination_area,
@@ -105,7 +105,7 @@ class Command(BaseCommand):
 
         clearing, payer = self._approved_clearing(lines)
         started = time.monotonic()
-        clearing_pay(clearing=clearing, by=payer, paid_on=china_today(), reference="BENCH")
+        clearing_pay(clearing=clearing, by=payer, paid_on=shanghai_today(), reference="BENCH")
         figures["pay_lines"] = lines
         figures["pay_postings"] = clearing.lines.count() * 2
         figures["pay_seconds"] = round(time.monotonic() - started, 2)

@@ -101,31 +101,7 @@ class Command(BaseCommand):
             )
             os.unlink(path)
 
-            with connection.cursor() as cursor:
-                cursor.execute("VACUUM ANALYZE monitoring_settlement")
-            # Interleaved, so both see the same (shared, contended) machine: the first scan
-            # creates the alerts; the re-scans find nothing to change.
-            bare, rescans = [self._bare()], []
-            first = self._scan(full=True)
-            for _ in range(2):
-                bare.append(self._bare())
-                rescans.append(self._scan(full=True).seconds)
-            bare.append(self._bare())
-            bare_median = statistics.median(bare)
-            rescan_median = statistics.median(rescans)
-            figures["bare_group_by_seconds_median"] = round(bare_median, 2)
-            figures["bare_group_by_all_runs"] = [round(b, 2) for b in bare]
-            figures["full_scan_first_seconds"] = round(first.seconds, 2)
-            figures["full_scan_rows_scanned"] = first.rows_scanned
-            figures["full_scan_alerts_created"] = first.alerts_created
-            figures["full_rescan_all_runs"] = [round(r, 2) for r in rescans]
-            figures["full_scan_first_ratio"] = round(first.seconds / bare_median, 2)
-            figures["full_rescan_ratio"] = round(rescan_median / bare_median, 2)
-            self._log(
-                f"bare GROUP BY median {bare_median:.2f} s {figures['bare_group_by_all_runs']}; "
-                f"first full scan {first.seconds:.2f} s (ratio {figures['full_scan_first_ratio']}), "
-                f"re-scans {figures['full_rescan_all_runs']} (ratio {figures['full_rescan_ratio']})"
-            )
+            self._full_scans(figures)
 
             path = os.path.join(tmp, "new.csv")
             self._write_csv(path, incremental, persons, start=rows, seed=2)
@@ -152,6 +128,34 @@ class Command(BaseCommand):
             "incremental_scan<=5s": figures["incremental_scan_seconds"] <= 5,
         }
         self.stdout.write(json.dumps(figures, ensure_ascii=False, indent=2))
+
+    def _full_scans(self, figures: dict) -> None:
+        """The first full scan and two re-scans, each beside a bare GROUP BY of the same run."""
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE monitoring_settlement")
+        # Interleaved, so both see the same (shared, contended) machine: the first scan
+        # creates the alerts; the re-scans find nothing to change.
+        bare, rescans = [self._bare()], []
+        first = self._scan(full=True)
+        for _ in range(2):
+            bare.append(self._bare())
+            rescans.append(self._scan(full=True).seconds)
+        bare.append(self._bare())
+        bare_median = statistics.median(bare)
+        rescan_median = statistics.median(rescans)
+        figures["bare_group_by_seconds_median"] = round(bare_median, 2)
+        figures["bare_group_by_all_runs"] = [round(b, 2) for b in bare]
+        figures["full_scan_first_seconds"] = round(first.seconds, 2)
+        figures["full_scan_rows_scanned"] = first.rows_scanned
+        figures["full_scan_alerts_created"] = first.alerts_created
+        figures["full_rescan_all_runs"] = [round(r, 2) for r in rescans]
+        figures["full_scan_first_ratio"] = round(first.seconds / bare_median, 2)
+        figures["full_rescan_ratio"] = round(rescan_median / bare_median, 2)
+        self._log(
+            f"bare GROUP BY median {bare_median:.2f} s {figures['bare_group_by_all_runs']}; "
+            f"first full scan {first.seconds:.2f} s (ratio {figures['full_scan_first_ratio']}), "
+            f"re-scans {figures['full_rescan_all_runs']} (ratio {figures['full_rescan_ratio']})"
+        )
 
     def _log(self, message):
         self.stderr.write(message)

@@ -53,7 +53,7 @@ class Command(BaseCommand):
             self._fail(str(exc))
         if area and not Region.objects.filter(code=area).exists():
             self._fail(f"unknown region code {area!r}")
-        refusal = scan_refusal(name, area, parsed.start, parsed.end)
+        refusal = scan_refusal(name, area, parsed.month_start, parsed.end)
         if refusal:
             self._fail(refusal)
         try:
