@@ -21,7 +21,7 @@ from core.audit import audit_event
 from core.models import AuditEvent
 from core.periods import split_period
 from core.scoping import can_write, scoped
-from funds import charts, reconciliation, selectors, services
+from funds import charts, periods, reconciliation, selectors, services
 from funds.forms import AdjustForm, EntryForm, RejectForm, ReopenForm, ReverseForm, StatementForm
 from funds.models import Budget, Reconciliation, StatementLine, Subject, Transaction
 
@@ -270,7 +270,7 @@ def period_list(request, area: str):
 def period_close(request, area: str, year: int, month: int):
     fund = _fund(request, area)
     try:
-        services.period_close(fund=fund, year=year, month=month, by=request.user)
+        periods.period_close(fund=fund, year=year, month=month, by=request.user)
         messages.success(request, _("%(y)d年%(m)d月已结账。") % {"y": year, "m": month})
     except ValidationError as exc:
         _errors(request, exc)
@@ -285,7 +285,7 @@ def period_reopen(request, area: str, year: int, month: int):
     form = ReopenForm(request.POST)
     try:
         reason = form.cleaned_data["reason"] if form.is_valid() else ""
-        services.period_reopen(fund=fund, year=year, month=month, by=request.user, reason=reason)
+        periods.period_reopen(fund=fund, year=year, month=month, by=request.user, reason=reason)
         messages.success(request, _("%(y)d年%(m)d月已反结账。") % {"y": year, "m": month})
     except ValidationError as exc:
         _errors(request, exc)
@@ -310,21 +310,14 @@ def budget(request, area: str, year: int | None = None):
     if request.method == "POST":
         if not request.user.has_perm("funds.change_budget"):
             raise PermissionDenied
+        amounts = {s.code: request.POST.get(f"b_{s.code}", "") for s in subjects}
         try:
-            for s in subjects:
-                raw = (request.POST.get(f"b_{s.code}") or "").strip().replace(",", "")
-                if raw == "" and s.code not in current:
-                    continue
-                services.budget_set(
-                    fund=fund, year=year, subject=s.code, amount=raw or "0", by=request.user
-                )
+            periods.budget_save(fund=fund, year=year, amounts=amounts, by=request.user)
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
             messages.success(request, _("预算已保存。"))
             return redirect("funds:budget", area=area, year=year)
-        except (ValidationError, ValueError) as exc:
-            if isinstance(exc, ValidationError):
-                _errors(request, exc)
-            else:
-                messages.error(request, _("预算金额格式错误。"))
     rows = [{"subject": s, "amount": current.get(s.code)} for s in subjects]
     return render(
         request,

@@ -29,9 +29,9 @@ from django.db import connection, transaction
 
 from core.tabular import read_table
 from funds.models import Fund, Leg, Period, PeriodBalance, Reconciliation, Transaction
+from funds.periods import period_snapshot
 from funds.reconciliation import _clear, _free_ledger, _window, statement_reconcile
 from funds.selectors import month_report
-from funds.services import _snapshot
 
 AREA = "150300"
 START = date(2019, 1, 1)
@@ -182,7 +182,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             day = START
             while day < date(2023, 7, 1):
-                _snapshot(fund, day.year, day.month)
+                period_snapshot(fund, day.year, day.month)
                 day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
         snap_time = time.perf_counter() - snap_started
         only_month_t, _r = _timed(
