@@ -411,11 +411,18 @@ def reconciliation_detail(request, area: str, pk: int):
                 if sides["period_first"] <= leg.booked_on <= sides["period_last"]
             ],
             "adjust_form": AdjustForm(),
+            "balance_report": _balance_report(recon),
             "can_change": recon.status == Reconciliation.Status.OPEN
             and request.user.has_perm("funds.change_reconciliation")
             and can_write(request.user, fund.area_id),
         },
     )
+
+
+def _balance_report(recon: Reconciliation):
+    """The 余额调节表 the month was finished with, as signed (None: finished without one)."""
+    statement = getattr(recon, "balance_statement", None)
+    return reconciliation.stored_report(statement) if statement is not None else None
 
 
 def _recon_action(request, area, pk):
