@@ -28,9 +28,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from core.tabular import read_table
+from funds.matching import free_ledger, match_window
 from funds.models import Fund, Leg, Period, PeriodBalance, Reconciliation, Transaction
 from funds.periods import period_snapshot
-from funds.reconciliation import _clear, _free_ledger, _window, statement_reconcile
+from funds.reconciliation import _clear, statement_reconcile
 from funds.selectors import month_report
 
 AREA = "150300"
@@ -264,8 +265,8 @@ class Command(BaseCommand):
         def baseline():
             _headers, rows = read_table(path, "statement.csv")
             parsed = sum(1 for _ in rows)
-            a, b = _window(RECON_YEAR, RECON_MONTH)
-            return parsed, len(_free_ledger(fund, a, b))
+            a, b = match_window(RECON_YEAR, RECON_MONTH)
+            return parsed, len(free_ledger(fund, a, b))
 
         base_t, _r = _timed(baseline, repeat=3)
         times = []
