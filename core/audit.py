@@ -14,7 +14,7 @@ from simple_history.signals import pre_create_historical_record
 
 def case_history(**kwargs) -> HistoricalRecords:
     """The history descriptor every model holding case data uses."""
-    from core.models import HistoricalAuditBase
+    from core.models.audit import HistoricalAuditBase  # the module, not the package: no circle
 
     return HistoricalRecords(bases=[HistoricalAuditBase], **kwargs)
 
@@ -62,7 +62,7 @@ def connect_signals() -> None:
 
 def audit_event(*, by, action: str, obj=None, request=None, **detail):
     """Record an action that changes no model (e.g. revealing a full ID number)."""
-    from core.models import AuditEvent
+    from core.models.audit import AuditEvent
 
     return AuditEvent.objects.create(
         user=by,
