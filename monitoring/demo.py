@@ -173,11 +173,22 @@ def _negate(row: dict, seq: int, amount_share: Decimal) -> dict:
 
 
 def build_rows() -> list[dict]:
+    """The demo extract: each demo person's year, then the cases each check must find, then
+    persons known only from settlements, then July's rows for the clearing demo. One seeded
+    random generator, drawn in this order, so every seed_demo builds the same extract."""
     from beneficiaries.demo import demo_people
-    from core import idnumber
 
     rng = random.Random(8)
     people = list(demo_people())
+    rows = _person_year_rows(people, rng)
+    rows += _check_case_rows(people, len(rows) + 1, rng)
+    rows += _settlement_only_rows(len(rows) + 1, rng)
+    rows.extend(_july_clearing_rows(people, len(rows) + 1, rng))
+    return rows
+
+
+def _person_year_rows(people, rng) -> list[dict]:
+    """Each demo person's settlements of the year (ordinary, high cost, one reversed)."""
     rows: list[dict] = []
     seq = 1
     for index, (name, certno, region, _residence) in enumerate(people):
@@ -219,6 +230,11 @@ def build_rows() -> list[dict]:
                 _row(seq, name, certno, region, share, end, rng, insutype=insutype, maf=maf)
             )
             seq += 1
+    return rows
+
+
+def _check_case_rows(people, seq: int, rng) -> list[dict]:
+    rows: list[dict] = []
     # Beneficiaries' inpatient stays without assistance at the counter (漏报销) and with
     # assistance after the identity no longer covered them.
     for index in (2, 9):
@@ -256,13 +272,20 @@ def build_rows() -> list[dict]:
             )
         )
         seq += 1
+    return rows
+
+
+def _settlement_only_rows(seq: int, rng) -> list[dict]:
+    """Persons the platform knows and the portal does not (their burden still counts)."""
+    from core import idnumber
+
+    rows: list[dict] = []
     for name, region, birth, number, burden in SETTLEMENT_ONLY:
         certno = idnumber.make(region, birth, number)
         for share in _split(Decimal(burden), 2, rng):
             end = date(YEAR, rng.randint(2, 11), rng.randint(1, 28))
             rows.append(_row(seq, name, certno, region, share, end, rng))
             seq += 1
-    rows.extend(_july_clearing_rows(people, seq, rng))
     return rows
 
 
