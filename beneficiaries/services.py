@@ -14,7 +14,7 @@ from core import idnumber
 from core.audit import audit_event
 from core.choices import Department
 from core.models import AuditEvent
-from core.scoping import check_allowed
+from core.scoping import can_write, check_allowed, scoped
 
 # `by` is required on every write here. A user is checked by the service itself (role and
 # writable region, DOMAIN §8), whatever the view checked; `by=None` is the system (the
@@ -172,6 +172,74 @@ def household_add_member(*, household: Household, person: Person, by, relation: 
             household._history_user = by
             household.save(update_fields=["members_count"])
     return person
+
+
+def _person_by_id_number(by, text: str, field: str) -> Person | None:
+    """The registered person with ID number `text` that `by` may see (None: not found)."""
+    try:
+        number = idnumber.validate(text)
+    except idnumber.InvalidIdNumber as exc:
+        raise ValidationError({field: id_number_message(exc)}) from exc
+    people = Person.objects.select_related("household")
+    if by is not None:
+        people = scoped(people, by)
+    return people.filter(id_number=number).first()
+
+
+def _household_of(by, text: str) -> Household:
+    """The household of the registered person with ID number `text` (created if needed)."""
+    member = _person_by_id_number(by, text, "household_of")
+    if member is None:
+        raise ValidationError({"household_of": _("本辖区未登记该身份证号码的人员。")})
+    if member.household is None:
+        household = household_create(region=member.region, by=by)
+        household_add_member(household=household, person=member, relation=_("户主"), by=by)
+        member.refresh_from_db()
+    return member.household
+
+
+def person_register_with_household(
+    *, by, household_of: str = "", relation: str = "", **person_fields
+) -> Person:
+    """Register a person and, if `household_of` is the ID number of a registered person of
+    the user's region, put them into that person's household (created, with that person as
+    户主, if they have none).
+
+    Invariant: one transaction: a refused household leaves no person (and no household) behind.
+    """
+    _check(by, "beneficiaries.add_person", _code(person_fields.get("region")))
+    with transaction.atomic():
+        household = _household_of(by, household_of) if household_of else None
+        person = person_register(by=by, **person_fields)
+        if household is not None:
+            household_add_member(household=household, person=person, relation=relation, by=by)
+    return person
+
+
+def household_save(
+    *, person: Person, by, add_member: str = "", add_member_relation: str = "", **fields
+) -> Household:
+    """Create `person`'s household (they become 户主) or change its address, size and income;
+    and, if `add_member` is the ID number of a person `by` may change, add them to it.
+
+    Invariant: one transaction: a refused member leaves the household as it was.
+    """
+    _check(by, "beneficiaries.change_household", person.region_id)
+    with transaction.atomic():
+        household = person.household
+        if household is None:
+            household = household_create(region=person.region, by=by, **fields)
+            household_add_member(household=household, person=person, relation=_("户主"), by=by)
+        else:
+            household = household_update(household=household, by=by, **fields)
+        if add_member:
+            member = _person_by_id_number(by, add_member, "add_member")
+            if member is None or (by is not None and not can_write(by, member.region_id)):
+                raise ValidationError({"add_member": _("本辖区未登记该身份证号码的人员。")})
+            household_add_member(
+                household=household, person=member, relation=add_member_relation, by=by
+            )
+    return household
 
 
 def _overlapping(person: Person, category: str, start: date, end: date | None, exclude=None):

@@ -1,5 +1,8 @@
 """Enrollment subsidy (资助参保) for a year: who gets what, confirmed once (DOMAIN §5).
 
+A service module: `subsidy_batch_create`, `subsidy_batch_confirm` and `subsidy_batch_export`
+are the doors (each checks `by`'s role and region itself); the rest reads.
+
 Rules (W 三(二), P §9–11, §16–18), for each person of the batch's region holding, during the
 year, an identity of a category the policy subsidises:
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from beneficiaries.demo import demo_people
 from beneficiaries.models import Person
-from claims import services
+from claims import bills, services
 from claims.models import Application, Institution, Transition
 from core.choices import VisitType
 from core.dates import shanghai_today
@@ -218,7 +218,7 @@ def seed(*, users) -> dict[str, int]:
     institutions = {i.code: i for i in Institution.objects.all()}
     day = shanghai_today()
     created = 0
-    for key, index, preparer, received, channel, kind, target, bills in PLAN:
+    for key, index, preparer, received, channel, kind, target, bill_specs in PLAN:
         marker = f"[demo:{key}]"
         if Application.objects.filter(note__startswith=marker).exists():
             continue
@@ -237,7 +237,7 @@ def seed(*, users) -> dict[str, int]:
             bank_account=f"6228 4801 {index:04d} 2023",
             note=f"{marker} 演示数据",
         )
-        for spec in bills:
+        for spec in bill_specs:
             spec = dict(spec)
             end = _on(day, spec.pop("days_ago"))
             stay = spec.pop("stay")
@@ -246,7 +246,7 @@ def seed(*, users) -> dict[str, int]:
                 spec["admitted"], spec["discharged"] = end - timedelta(days=stay), end
             else:
                 spec["service_date"] = end
-            services.bill_add(application=application, by=by, **spec)
+            bills.bill_add(application=application, by=by, **spec)
         created += 1
         if target == "draft":
             continue

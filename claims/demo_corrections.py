@@ -14,7 +14,7 @@ from decimal import Decimal
 from beneficiaries.demo import demo_people
 from beneficiaries.models import Person
 from beneficiaries.services import identity_grant, identity_terminate, person_register
-from claims import corrections, recovery, services, topup
+from claims import bills, corrections, recovery, services, topup
 from claims.models import Application, Institution, Proposal, RecoveryCase
 from core import idnumber
 from core.choices import Category
@@ -51,7 +51,7 @@ def _late_grant(users) -> int:
     application = services.application_create(
         person=person, by=caseworker, received_on=date(2023, 4, 6), note=f"{MARKER} 演示数据"
     )
-    services.bill_add(
+    bills.bill_add(
         application=application,
         by=caseworker,
         institution=Institution.objects.get(code="H15030200001"),

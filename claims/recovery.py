@@ -34,11 +34,12 @@ CROSS_YEAR_INCOME = "400901"
 
 
 def _post(*, area_code: str, booked_on: date, kind: str, memo: str, legs, by, key: str):
-    """The one call into the ledger (funds.services), so a new public ledger API is one edit."""
-    from funds import services as ledger
+    """The one call into the ledger (`funds.ledger.post`, the public writer of legs)."""
+    from funds import ledger
+    from funds.services import fund_for_area
 
-    return ledger._post(
-        fund=ledger.fund_for_area(area_code),
+    return ledger.post(
+        fund=fund_for_area(area_code),
         booked_on=booked_on,
         kind=kind,
         memo=memo,

@@ -1,4 +1,5 @@
-"""Writes of the claims app: one service per change, each taking `by=` (the acting user).
+"""Writes of the claims app: one service per change, each taking `by=` (the acting user); bills and
+attachments are `claims/bills.py`.
 
 Status machine (P §19, §21): draft → submitted → approved | rejected; approved → paid;
 submitted → draft (withdrawn, with a reason) until it is decided. Each
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,37 +20,18 @@ from django.utils.translation import gettext as _
 from claims import selectors
 from claims.models import (
     Application,
-    Attachment,
-    Bill,
     FormSequence,
     PersonYear,
     Transition,
 )
-from claims.pdfscan import pdf_has_active_content
 from core.choices import VisitType
 from core.dates import shanghai_today
-from core.identifiers import normalize_identifier
 from core.money import money
 from core.policy_services import require_policy
 from core.scoping import check_allowed, region_of
 
 S = Application.Status
 
-BILL_FIELDS = (
-    "institution",
-    "visit_type",
-    "admitted",
-    "discharged",
-    "service_date",
-    "invoice_number",
-    "setl_id",
-    "total_cost",
-    "policy_range_cost",
-    "basic_insurance_paid",
-    "critical_illness_paid",
-    "out_of_catalog_cost",
-    "referred",
-)
 APPLICATION_FIELDS = (
     "kind",
     "channel",
@@ -78,7 +59,7 @@ RESULT_FIELDS = [
 FORM_PREFIXES = {"150300": "WH"}
 
 
-def _refuse(application: Application, action: str):
+def refuse_move(application: Application, action: str):
     raise ValidationError(
         _("申请当前状态为“%(status)s”，不能%(action)s。")
         % {"status": application.get_status_display(), "action": action}
@@ -96,7 +77,7 @@ def _transition(application: Application, to_status: str, by, comment: str = "")
     application.status = to_status
 
 
-def _locked(application: Application) -> Application:
+def locked_application(application: Application) -> Application:
     """The application re-read under a row lock, so two moves of one case serialize."""
     return (
         Application.objects.select_for_update(of=("self",))
@@ -154,10 +135,10 @@ def application_update(*, application: Application, by, **changes) -> Applicatio
     if unknown:
         raise TypeError(f"not changeable: {sorted(unknown)}")
     with transaction.atomic():
-        application = _locked(application)
+        application = locked_application(application)
         check_allowed(by, "claims.change_application", region_of(application))
         if not application.is_editable:
-            _refuse(application, _("修改"))
+            refuse_move(application, _("修改"))
         if changes.get("received_on") and changes["received_on"] > shanghai_today():
             raise ValidationError({"received_on": _("受理日期不能晚于今天。")})
         for name, value in changes.items():
@@ -166,197 +147,6 @@ def application_update(*, application: Application, by, **changes) -> Applicatio
         application._history_user = by
         application.save(update_fields=list(changes))
     return application
-
-
-# --- Bills ----------------------------------------------------------------------------------
-
-
-def _check_bill(bill: Bill, application: Application) -> None:
-    """Business rules of a bill: §4 step 1 (the engine's), duplicates, one-stop settlements."""
-    from claims import adapters, engine
-
-    if bill.visit_type == VisitType.INPATIENT:
-        bill.service_date = None
-        missing = {
-            name: _("住院票据须填写入院日期和出院日期。")
-            for name in ("admitted", "discharged")
-            if getattr(bill, name) is None
-        }
-    else:
-        bill.admitted = bill.discharged = None
-        missing = (
-            {"service_date": _("门诊票据须填写就诊日期。")} if bill.service_date is None else {}
-        )
-    if missing:
-        raise ValidationError(missing)
-    try:
-        engine.validate_bill(
-            adapters.engine_bill(bill, area_code=application.area_id), shanghai_today()
-        )
-    except engine.InvalidBill as exc:
-        raise selectors.invalid_bill_error(exc) from exc
-    if bill.out_of_catalog_cost > bill.total_cost - bill.policy_range_cost:
-        raise ValidationError(
-            {"out_of_catalog_cost": _("目录外费用不能大于医疗费总额减政策范围内费用。")}
-        )
-    # §9: identifiers are compared and stored normalized (NFKC, no whitespace or zero-width
-    # characters), so "２０２６\u200b001" is the invoice 2026001.
-    bill.invoice_number = normalize_identifier(bill.invoice_number)
-    bill.setl_id = normalize_identifier(bill.setl_id)
-    if not bill.invoice_number:
-        raise ValidationError({"invoice_number": _("请填写发票号码。")})
-    bill.year = bill.end_date.year
-
-    others = Bill.objects.filter(active=True).exclude(pk=bill.pk)
-    duplicate = (
-        others.filter(institution=bill.institution, invoice_number=bill.invoice_number)
-        .select_related("application")
-        .first()
-    )
-    if duplicate is not None:
-        raise ValidationError(
-            {
-                "invoice_number": _(
-                    "该发票（%(institution)s，发票号 %(invoice)s）已在申请 #%(application)s"
-                    " 中受理或报销，不能重复报销。"
-                )
-                % {
-                    "institution": bill.institution.name,
-                    "invoice": bill.invoice_number,
-                    "application": duplicate.application_id,
-                }
-            }
-        )
-    if bill.setl_id:
-        _check_settlement(bill, application, others)
-
-
-def _check_settlement(bill: Bill, application: Application, others) -> None:
-    """DOMAIN §7: a bill whose one-stop settlement already carries maf_pay > 0 is refused."""
-    from monitoring.selectors import settlement_by_setl_id, settlement_paid
-
-    settlement = settlement_by_setl_id(bill.setl_id)
-    if settlement is not None:
-        if settlement.certno != application.person.id_number:
-            raise ValidationError({"setl_id": _("该结算ID不属于本申请人。")})
-        if settlement_paid(settlement) > 0:
-            raise ValidationError({"setl_id": _("该笔费用已在一站式结算中获得医疗救助。")})
-    used = others.filter(setl_id=bill.setl_id).first()
-    if used is not None:
-        raise ValidationError(
-            {
-                "setl_id": _("该结算ID已在申请 #%(application)s 中使用，不能重复报销。")
-                % {"application": used.application_id}
-            }
-        )
-
-
-def bill_add(*, application: Application, by, **fields) -> Bill:
-    """Add a bill to a draft; refused when invalid or already reimbursed (invariant of Bill)."""
-    with transaction.atomic():
-        application = _locked(application)
-        check_allowed(by, "claims.add_bill", region_of(application))
-        if not application.is_editable:
-            _refuse(application, _("添加票据"))
-        bill = Bill(application=application, **{k: fields[k] for k in fields if k in BILL_FIELDS})
-        _check_bill(bill, application)
-        bill._history_user = by
-        try:
-            with transaction.atomic():
-                bill.save()
-        except IntegrityError as exc:  # a concurrent intake of the same invoice won
-            raise ValidationError(
-                {"invoice_number": _("该发票或结算ID已在其他申请中受理，不能重复报销。")}
-            ) from exc
-    return bill
-
-
-def bill_update(*, bill: Bill, by, **fields) -> Bill:
-    with transaction.atomic():
-        application = _locked(bill.application)
-        check_allowed(by, "claims.change_bill", region_of(application))
-        if not application.is_editable:
-            _refuse(application, _("修改票据"))
-        for name, value in fields.items():
-            if name in BILL_FIELDS:
-                setattr(bill, name, value)
-        _check_bill(bill, application)
-        bill._history_user = by
-        try:
-            with transaction.atomic():
-                bill.save()
-        except IntegrityError as exc:
-            raise ValidationError(
-                {"invoice_number": _("该发票或结算ID已在其他申请中受理，不能重复报销。")}
-            ) from exc
-    return bill
-
-
-def bill_delete(*, bill: Bill, by) -> None:
-    with transaction.atomic():
-        application = _locked(bill.application)
-        check_allowed(by, "claims.delete_bill", region_of(application))
-        if not application.is_editable:
-            _refuse(application, _("删除票据"))
-        bill._history_user = by
-        bill.delete()
-
-
-# --- Attachments ----------------------------------------------------------------------------
-
-# Accepted scans, recognised by their first bytes (never by the name or the browser's type).
-MAGIC = (
-    (b"%PDF-", "application/pdf", ".pdf"),
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-)
-
-
-def sniff_content_type(head: bytes) -> tuple[str, str] | None:
-    for magic, content_type, suffix in MAGIC:
-        if head.startswith(magic):
-            return content_type, suffix
-    return None
-
-
-def attachment_add(*, application: Application, upload, by, description: str = "") -> Attachment:
-    """Store a scanned document of a draft: PDF, JPEG or PNG by content, within the size limit."""
-    limit = settings.UPLOAD_MAX_BYTES
-    if upload.size > limit:
-        raise ValidationError(
-            {"file": _("文件过大（上限 %(mb)s MB）。") % {"mb": round(limit / 1024 / 1024, 1)}}
-        )
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    sniffed = sniff_content_type(head)
-    if sniffed is None:
-        raise ValidationError({"file": _("只接受 PDF、JPEG 或 PNG 格式的扫描件。")})
-    content_type, suffix = sniffed
-    active = None
-    if content_type == "application/pdf":
-        active = pdf_has_active_content(upload.read())
-        upload.seek(0)
-    with transaction.atomic():
-        application = _locked(application)
-        check_allowed(by, "claims.change_application", region_of(application))
-        if application.status not in Application.OPEN_STATUSES:
-            _refuse(application, _("上传材料"))
-        original = (upload.name or "scan").rsplit("/", 1)[-1][:200]
-        attachment = Attachment(
-            application=application,
-            original_name=original,
-            content_type=content_type,
-            size=upload.size,
-            description=description,
-            uploaded_by=by,
-            active_content=active,
-        )
-        # The stored name is ours; the user's file name is only displayed.
-        attachment.file.save(f"application-{application.pk}{suffix}", upload, save=False)
-        attachment._history_user = by
-        attachment.save()
-    return attachment
 
 
 # --- Workflow -------------------------------------------------------------------------------
@@ -390,10 +180,10 @@ def _save_totals(application: Application, assessment) -> list[str]:
 def application_submit(*, application: Application, by) -> Application:
     """Draft → submitted, with a preliminary assessment saved on the bills (预审)."""
     with transaction.atomic():
-        application = _locked(application)
+        application = locked_application(application)
         check_allowed(by, "claims.change_application", region_of(application))
         if application.status != S.DRAFT:
-            _refuse(application, _("提交"))
+            refuse_move(application, _("提交"))
         if not application.bills.exists():
             raise ValidationError(_("请至少录入一张票据后再提交。"))
         assessment = selectors.assess_application(application)
@@ -418,10 +208,10 @@ def application_withdraw(*, application: Application, by, reason: str) -> Applic
     if not reason:
         raise ValidationError({"reason": _("请填写撤回的理由。")})
     with transaction.atomic():
-        application = _locked(application)
+        application = locked_application(application)
         check_allowed(by, "claims.change_application", region_of(application))
         if application.status != S.SUBMITTED:
-            _refuse(application, _("撤回"))
+            refuse_move(application, _("撤回"))
         _transition(application, S.DRAFT, by, reason[:500])
         # The processing-time and the form's 申请日期 run from the next submission.
         application.submitted_at = None
@@ -537,10 +327,10 @@ def application_approve(
     if application.prepared_by_id == by.id:
         raise ValidationError(_("审核人不能审批本人经办的申请。"))
     with transaction.atomic():
-        application = _locked(application)
+        application = locked_application(application)
         check_allowed(by, "claims.approve_application", region_of(application))
         if application.status != S.SUBMITTED:
-            _refuse(application, _("审批"))
+            refuse_move(application, _("审批"))
         _check_decider(application, by)
         years = application.bills.values_list("year", flat=True)
         _lock_person_years(application.person, years)
@@ -576,10 +366,10 @@ def application_reject(*, application: Application, by, comment: str) -> Applica
     if application.prepared_by_id == by.id:
         raise ValidationError(_("审核人不能审批本人经办的申请。"))
     with transaction.atomic():
-        application = _locked(application)
+        application = locked_application(application)
         check_allowed(by, "claims.approve_application", region_of(application))
         if application.status != S.SUBMITTED:
-            _refuse(application, _("作出不予救助决定"))
+            refuse_move(application, _("作出不予救助决定"))
         _check_decider(application, by)
         _transition(application, S.REJECTED, by, comment.strip())
         application.decided_by = by
@@ -608,10 +398,10 @@ def application_pay(*, application: Application, reference: str, paid_on: date, 
     if paid_on > shanghai_today():
         raise ValidationError({"paid_on": _("支付日期不能晚于今天。")})
     with transaction.atomic():
-        application = _locked(application)
+        application = locked_application(application)
         check_allowed(by, "claims.record_payment", region_of(application))
         if application.status != S.APPROVED:
-            _refuse(application, _("登记支付"))
+            refuse_move(application, _("登记支付"))
         _check_payer(application, by)
         if application.decided_at and paid_on < timezone.localdate(application.decided_at):
             raise ValidationError({"paid_on": _("支付日期不能早于审批日期。")})

@@ -2,7 +2,8 @@
 
 `simulation_run_request` is the one door that records a run (who, when, which area, year and
 draft); `simulation_run_execute` is what the Celery task does with it. A run is the only thing
-a simulation writes.
+a simulation writes. (A service module under its own name: both check and write like the
+services of `claims/services.py`.)
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from claims import services
+from claims import bills, services
 from claims.models import Application, Bill, Institution, Proposal
 from claims.recovery import _alert_status, _live_proposal
 from core.dates import shanghai_today
@@ -101,7 +101,7 @@ def proposal_to_application(*, proposal: Proposal, by) -> Application:
             kind=Application.Kind.SUPPLEMENTARY,
             note=(_("补发：待遇复核建议 %(subject)s") % {"subject": proposal.alert.subject})[:500],
         )
-        services.bill_add(application=application, by=by, **_bill_fields(proposal))
+        bills.bill_add(application=application, by=by, **_bill_fields(proposal))
         proposal.application = application
         proposal.save(update_fields=["application"])
         _alert_status(

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from beneficiaries.models import Person
 from beneficiaries.selectors import cheap_page, visible_regions
-from claims import selectors, services
+from claims import bills, selectors, services
 from claims.forms import (
     ApplicationForm,
     AttachmentForm,
@@ -250,7 +250,7 @@ def bill_create(request, pk: int):
     form = BillForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.bill_add(application=application, by=request.user, **form.cleaned_data)
+            bills.bill_add(application=application, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
@@ -276,7 +276,7 @@ def bill_edit(request, pk: int):
     form = BillForm(request.POST or None, instance=bill)
     if request.method == "POST" and form.is_valid():
         try:
-            services.bill_update(bill=bill, by=request.user, **form.cleaned_data)
+            bills.bill_update(bill=bill, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
@@ -291,7 +291,7 @@ def bill_edit(request, pk: int):
 def bill_delete(request, pk: int):
     bill = _get_bill(request, pk)
     try:
-        services.bill_delete(bill=bill, by=request.user)
+        bills.bill_delete(bill=bill, by=request.user)
     except ValidationError as exc:
         _flash_error(request, exc)
     else:
@@ -310,7 +310,7 @@ def attachment_upload(request, pk: int):
     form = AttachmentForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.attachment_add(
+            bills.attachment_add(
                 application=application,
                 upload=form.cleaned_data["file"],
                 description=form.cleaned_data["description"],

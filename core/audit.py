@@ -2,7 +2,8 @@
 
 Model changes are kept by django-simple-history (`history = case_history()` on each case
 model); this module adds the client IP to each historical row and records the actions that
-change no model (ID reveals, exports, prints) as AuditEvent rows.
+change no model (ID reveals, exports, prints) as AuditEvent rows. `audit_event` is called by
+the services and views that make those actions, inside their transaction; it checks no role.
 """
 
 import ipaddress

@@ -64,7 +64,7 @@ def _persons(by) -> list:
 
 
 def _application(person, by, today: date) -> int:
-    from claims import services
+    from claims import bills, services
     from claims.models import Application, Institution
 
     if not Application.objects.filter(person=person).exists():
@@ -81,7 +81,7 @@ def _application(person, by, today: date) -> int:
             bank_name="中国农业银行包头分行",
             bank_account="6228480000000702",
         )
-        services.bill_add(
+        bills.bill_add(
             application=application,
             by=by,
             institution=hospital,

@@ -1,5 +1,8 @@
 """The second sign-in factor (DOMAIN §8, 等保2.0 level 3): TOTP app plus recovery codes.
 
+Also the service module of the second factor: enrolling (`second_factor_enrol`), verifying
+and resetting (`second_factor_reset`) a user's devices and recovery codes are written only here.
+
 Supervisors, fund accountants and admins (and any staff or superuser account) must verify a
 second factor in each session before any page other than enrolment, verification and logout
 (core.middleware.SecondFactorMiddleware; Django admin through core.admin_site); everyone else

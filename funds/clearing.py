@@ -48,9 +48,10 @@ from core.models import Region
 from core.money import money
 from core.periods import split_period
 from core.scoping import can_write
+from funds import ledger
 from funds.models import Fund, Subject, Transaction
 from funds.models_clearing import CROSS_AREA, ClearedSettlement, Clearing, ClearingLine
-from funds.services import _post, _post_many, existing_posting, fund_for_area
+from funds.services import fund_for_area
 
 ZERO = Decimal("0.00")
 POSTING_SUBJECTS = {"inpatient": Subject.INPATIENT, "outpatient": Subject.OUTPATIENT}
@@ -426,7 +427,7 @@ def _post_once(*, clearing: Clearing, payee: str, kind: str, amount: Decimal, by
     }
     try:
         with transaction.atomic():
-            return _post(
+            return ledger.post(
                 fund=clearing.fund,
                 booked_on=day,
                 kind=Transaction.Kind.BENEFIT,
@@ -474,7 +475,7 @@ def _post_all(clearing: Clearing, postings, *, by, day: date) -> None:
             }
         )
     if vouchers:
-        _post_many(
+        ledger.post_many(
             fund=clearing.fund,
             booked_on=day,
             kind=Transaction.Kind.BENEFIT,
@@ -484,7 +485,7 @@ def _post_all(clearing: Clearing, postings, *, by, day: date) -> None:
 
 
 def _existing(key: str, kind: str, amount: Decimal) -> Transaction | None:
-    return existing_posting(key=key, subject=POSTING_SUBJECTS[kind], amount=amount)
+    return ledger.existing_posting(key=key, subject=POSTING_SUBJECTS[kind], amount=amount)
 
 
 def clearing_pay(*, clearing: Clearing, by, paid_on: date, reference: str = "") -> Clearing:

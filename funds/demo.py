@@ -14,7 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from funds.models import Fund, Subject, Transaction
-from funds.services import budget_set, entry_approve, entry_propose
+from funds.periods import budget_set
+from funds.services import entry_approve, entry_propose
 
 STATEMENT = Path(__file__).parent / "demo_data" / "statement_2023-07.csv"
 

@@ -17,77 +17,93 @@ from funds.selectors import FundReport
 MONEY_FORMAT = "#,##0.00"
 
 
+class _Sheet:
+    """A worksheet with the report's two row styles: bold boxed headers, boxed money lines."""
+
+    def __init__(self, ws):
+        from openpyxl.styles import Border, Font, PatternFill, Side
+
+        thin = Side(style="thin", color="999999")
+        self.ws = ws
+        self.bold = Font(bold=True)
+        self.head_fill = PatternFill("solid", fgColor="DDE7F3")
+        self.box = Border(left=thin, right=thin, top=thin, bottom=thin)
+
+    def header(self, values) -> None:
+        self.ws.append(safe_row(values))
+        for cell in self.ws[self.ws.max_row]:
+            cell.font = self.bold
+            cell.fill = self.head_fill
+            cell.border = self.box
+
+    def line(self, values, indent=0, strong=False) -> None:
+        from openpyxl.styles import Alignment
+
+        ws = self.ws
+        ws.append(safe_row(values))
+        for i, cell in enumerate(ws[ws.max_row]):
+            cell.border = self.box
+            if i >= 2 and cell.value is not None:
+                cell.number_format = MONEY_FORMAT
+            if strong:
+                cell.font = self.bold
+        ws.cell(ws.max_row, 2).alignment = Alignment(indent=indent)
+
+
 def report_xlsx(report: FundReport) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="DDE7F3")
-    thin = Side(style="thin", color="999999")
-    box = Border(left=thin, right=thin, top=thin, bottom=thin)
 
     wb = Workbook()
-    ws = wb.active
+    _income_expense_sheet(_Sheet(wb.active), report)
+    _benefit_sheet(_Sheet(wb.create_sheet(_("待遇支出结构"))), report)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _subject_lines(sheet: _Sheet, lines, total_label: str, totals) -> None:
+    for r in lines:
+        sheet.line(
+            [r.subject.code, r.subject.name, r.amount, r.ytd, r.budget, r.ratio],
+            indent=2 * r.depth,
+            strong=r.depth == 0,
+        )
+    sheet.line(
+        ["", total_label, totals.amount, totals.ytd, totals.budget, totals.ratio], strong=True
+    )
+
+
+def _income_expense_sheet(sheet: _Sheet, report: FundReport) -> None:
+    """收支表: income and expense by subject with budget and execution, then the accounts."""
+    from openpyxl.styles import Font
+
+    ws = sheet.ws
     ws.title = _("收支表")
     title = _("%(fund)s收支情况表（%(period)s）") % {
         "fund": report.fund.name,
         "period": report.title,
     }
-
-    def header(row, values):
-        ws.append(safe_row(values))
-        for cell in ws[ws.max_row]:
-            cell.font = bold
-            cell.fill = head_fill
-            cell.border = box
-        return row
-
-    def line(values, indent=0, strong=False):
-        ws.append(safe_row(values))
-        for i, cell in enumerate(ws[ws.max_row]):
-            cell.border = box
-            if i >= 2 and cell.value is not None:
-                cell.number_format = MONEY_FORMAT
-            if strong:
-                cell.font = bold
-        ws.cell(ws.max_row, 2).alignment = Alignment(indent=indent)
-
     ws.append(safe_row([title]))
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([_("期间：%(a)s 至 %(b)s；单位：元") % {"a": report.start, "b": report.end}])
     ws.append([])
-    header(
-        0, [_("科目编码"), _("收入科目"), _("本期金额"), _("本年累计"), _("年度预算"), _("执行率%")]
+    sheet.header(
+        [_("科目编码"), _("收入科目"), _("本期金额"), _("本年累计"), _("年度预算"), _("执行率%")]
     )
-    for r in report.income:
-        line(
-            [r.subject.code, r.subject.name, r.amount, r.ytd, r.budget, r.ratio],
-            indent=2 * r.depth,
-            strong=r.depth == 0,
-        )
-    t = report.income_totals
-    line(["", _("收入合计"), t.amount, t.ytd, t.budget, t.ratio], strong=True)
+    _subject_lines(sheet, report.income, _("收入合计"), report.income_totals)
     ws.append([])
-    header(
-        0, [_("科目编码"), _("支出科目"), _("本期金额"), _("本年累计"), _("年度预算"), _("执行率%")]
+    sheet.header(
+        [_("科目编码"), _("支出科目"), _("本期金额"), _("本年累计"), _("年度预算"), _("执行率%")]
     )
-    for r in report.expense:
-        line(
-            [r.subject.code, r.subject.name, r.amount, r.ytd, r.budget, r.ratio],
-            indent=2 * r.depth,
-            strong=r.depth == 0,
-        )
-    t = report.expense_totals
-    line(["", _("支出合计"), t.amount, t.ytd, t.budget, t.ratio], strong=True)
-    line(["", _("本期收支结余"), report.surplus, report.surplus_ytd, None, None], strong=True)
+    _subject_lines(sheet, report.expense, _("支出合计"), report.expense_totals)
+    sheet.line(["", _("本期收支结余"), report.surplus, report.surplus_ytd, None, None], strong=True)
     ws.append([])
-    header(
-        0,
+    sheet.header(
         [_("科目编码"), _("银行账户"), _("期初余额"), _("本期收入"), _("本期支出"), _("期末余额")],
     )
     for a in report.accounts:
-        line([a.subject.code, a.subject.name, a.opening, a.debit, a.credit, a.closing])
-    line(
+        sheet.line([a.subject.code, a.subject.name, a.opening, a.debit, a.credit, a.closing])
+    sheet.line(
         [
             "",
             _("合计"),
@@ -101,7 +117,10 @@ def report_xlsx(report: FundReport) -> bytes:
     for col, width in zip("ABCDEF", (12, 26, 18, 18, 18, 18), strict=True):
         ws.column_dimensions[col].width = width
 
-    ws2 = wb.create_sheet(_("待遇支出结构"))
+
+def _benefit_sheet(sheet: _Sheet, report: FundReport) -> None:
+    """待遇支出结构: benefit expense by category, one-stop beside manual, per visit type."""
+    ws2 = sheet.ws
     visits = [label for _c, label in report.benefit_visit_columns]
     onestop, manual = _("一站式结算"), _("手工报销")
     ws2.append(
@@ -113,8 +132,8 @@ def report_xlsx(report: FundReport) -> bytes:
         )
     )
     for cell in ws2[1]:
-        cell.font = bold
-        cell.fill = head_fill
+        cell.font = sheet.bold
+        cell.fill = sheet.head_fill
     for b in report.benefits:
         ws2.append(safe_row([b["label"], *b["onestop"], *b["manual"], b["subsidy"], b["total"]]))
     ws2.append(
@@ -132,10 +151,6 @@ def report_xlsx(report: FundReport) -> bytes:
     ws2.column_dimensions["A"].width = 24
     for col in "BCDEFGHI":
         ws2.column_dimensions[col].width = 18
-
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def report_pdf(report: FundReport, *, by) -> bytes:

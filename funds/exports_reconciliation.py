@@ -5,8 +5,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core.pdf import render_pdf
+from funds.balance_statement import stored_report
 from funds.models import BalanceStatement
-from funds.reconciliation import stored_report
 
 
 def balance_statement_pdf(statement: BalanceStatement, *, by) -> bytes:

@@ -17,7 +17,6 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import case_history
-from funds.models import Fund
 
 CROSS_AREA = "cross_area"
 
@@ -35,7 +34,10 @@ class Clearing(models.Model):
         PAID = "paid", _("已支付")
 
     fund = models.ForeignKey(
-        Fund, verbose_name=_("基金"), on_delete=models.PROTECT, related_name="clearings"
+        "funds.Fund",  # by name: funds.models imports this module
+        verbose_name=_("基金"),
+        on_delete=models.PROTECT,
+        related_name="clearings",
     )
     year = models.PositiveSmallIntegerField(_("年度"))
     month = models.PositiveSmallIntegerField(_("月份"))

@@ -8,14 +8,13 @@ statement that adjusts both balances by those items and shows they agree:
   = statement balance + booked receipts not yet on the statement − booked payments not yet on it
 
 It is a snapshot, written once when the reconciliation is finished (the items may be matched
-in a later month; what was signed stays as it was).
+in a later month; what was signed stays as it was). `funds.reconciliation.stored_report`
+reads it back as the report the page and the PDF show.
 """
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
-from funds.models import Reconciliation
 
 
 class BalanceStatement(models.Model):
@@ -26,7 +25,7 @@ class BalanceStatement(models.Model):
         BOOK_CREDIT = "book_credit", _("本单位已付、财政未记")
 
     reconciliation = models.OneToOneField(
-        Reconciliation,
+        "funds.Reconciliation",  # by name: funds.models imports this module
         verbose_name=_("对账"),
         on_delete=models.PROTECT,
         related_name="balance_statement",
@@ -52,10 +51,3 @@ class BalanceStatement(models.Model):
 
     def __str__(self):
         return f"{self.reconciliation} {self.adjusted_balance}"
-
-    @property
-    def report(self):
-        """As a reconciliation.BalanceReport (what the page and the PDF show)."""
-        from funds.reconciliation import stored_report
-
-        return stored_report(self)

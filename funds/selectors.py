@@ -223,18 +223,9 @@ def _report_lines(subjects, sums, sign, budgets, ytd) -> tuple[list[ReportLine],
 def fund_report(fund: Fund, start: date, end: date, title: str = "") -> FundReport:
     """Income and expense by subject and level, account balances, budget vs actual and
     benefit expense by beneficiary category and visit type, for [start, end]."""
-    from core.choices import Category, VisitType
-
     subjects = list(Subject.objects.select_related("parent").order_by("code"))
     sums = period_sums(fund, start, end)
-    budgets = {}
-    if start.year == end.year:
-        budgets = {
-            b["subject_id"]: b["amount"]
-            for b in Budget.objects.filter(fund=fund, year=start.year).values(
-                "subject_id", "amount"
-            )
-        }
+    budgets = _budgets(fund, start, end)
     year_start = date(end.year, 1, 1)
     ytd = sums if start == year_start else period_sums(fund, year_start, end)
     report = FundReport(fund=fund, start=start, end=end, title=title)
@@ -244,6 +235,24 @@ def fund_report(fund: Fund, start: date, end: date, title: str = "") -> FundRepo
     report.expense, report.expense_total = _report_lines(
         [s for s in subjects if s.kind == Subject.Kind.EXPENSE], sums, 1, budgets, ytd
     )
+    report.accounts = _account_lines(
+        fund, [s for s in subjects if s.kind == Subject.Kind.ACCOUNT], start, end
+    )
+    report.benefits, report.benefit_columns = _benefit_rows(fund, start, end)
+    report.benefit_total = sum((b["total"] for b in report.benefits), ZERO)
+    return report
+
+
+def _budgets(fund: Fund, start: date, end: date) -> dict[str, Decimal]:
+    """The year's budget per subject; none for a report spanning two years."""
+    if start.year != end.year:
+        return {}
+    rows = Budget.objects.filter(fund=fund, year=start.year).values("subject_id", "amount")
+    return {b["subject_id"]: b["amount"] for b in rows}
+
+
+def _account_lines(fund: Fund, accounts: list, start: date, end: date) -> list[AccountLine]:
+    """Each bank account's opening balance, debits, credits and closing balance."""
     from datetime import timedelta
 
     opening = cumulative_sums(fund, start - timedelta(days=1))
@@ -261,16 +270,20 @@ def fund_report(fund: Fund, start: date, end: date, title: str = "") -> FundRepo
         )
     )
     moves = {m["subject_id"]: m for m in moves}
-    for s in subjects:
-        if s.kind != Subject.Kind.ACCOUNT:
-            continue
+    lines = []
+    for s in accounts:
         m = moves.get(s.code, {})
         debit = m.get("debit") or ZERO
         credit = -(m.get("credit") or ZERO)
         o = opening.get(s.code, ZERO)
-        report.accounts.append(AccountLine(s, o, debit, credit, o + debit - credit))
+        lines.append(AccountLine(s, o, debit, credit, o + debit - credit))
+    return lines
 
-    # Benefit expense by category × visit type, one-stop (cleared) beside manual (§6, §10).
+
+def _benefit_rows(fund: Fund, start: date, end: date) -> tuple[list[dict], list[tuple]]:
+    """Benefit expense by category × visit type, one-stop (cleared) beside manual (§6, §10),
+    and the columns (visit types, then 资助参保)."""
+    from core.choices import Category, VisitType
     from funds.benefits import OTHER, UNCATEGORISED, VISIT_COLUMNS, benefit_table
 
     table = benefit_table(fund, start, end)
@@ -278,6 +291,7 @@ def fund_report(fund: Fund, start: date, end: date, title: str = "") -> FundRepo
         OTHER: _("其他（结算时无有效救助身份）"),
         UNCATEGORISED: _("未分类"),
     }
+    rows = []
     for code in [c.value for c in Category] + [OTHER, UNCATEGORISED]:
         if code not in table:
             continue
@@ -285,7 +299,7 @@ def fund_report(fund: Fund, start: date, end: date, title: str = "") -> FundRepo
         manual = [table[code]["manual"][c] for c in VISIT_COLUMNS]
         subsidy = table[code]["subsidy"]["subsidy"]
         cells = [a + b for a, b in zip(onestop, manual, strict=True)] + [subsidy]
-        report.benefits.append(
+        rows.append(
             {
                 "code": code,
                 "label": str(labels[code]),
@@ -297,9 +311,7 @@ def fund_report(fund: Fund, start: date, end: date, title: str = "") -> FundRepo
             }
         )
     columns = [(v.value, v.label) for v in VisitType] + [("subsidy", _("资助参保"))]
-    report.benefit_columns = [(c, str(label)) for c, label in columns]
-    report.benefit_total = sum((b["total"] for b in report.benefits), ZERO)
-    return report
+    return rows, [(c, str(label)) for c, label in columns]
 
 
 def monthly_series(fund: Fund, year: int) -> list[dict]:

@@ -24,35 +24,39 @@ urlpatterns = [
     ),
     path("<str:area>/budget/", views.budget, name="budget_current"),
     path("<str:area>/budget/<int:year>/", views.budget, name="budget"),
-    path("<str:area>/reconciliations/", views.reconciliation_list, name="reconciliation_list"),
+    path(
+        "<str:area>/reconciliations/",
+        views_reconciliation.reconciliation_list,
+        name="reconciliation_list",
+    ),
     path(
         "<str:area>/reconciliations/<int:pk>/",
-        views.reconciliation_detail,
+        views_reconciliation.reconciliation_detail,
         name="reconciliation_detail",
     ),
     path(
         "<str:area>/reconciliations/<int:pk>/match/",
-        views.reconciliation_match,
+        views_reconciliation.reconciliation_match,
         name="reconciliation_match",
     ),
     path(
         "<str:area>/reconciliations/<int:pk>/unmatch/<int:match>/",
-        views.reconciliation_unmatch,
+        views_reconciliation.reconciliation_unmatch,
         name="reconciliation_unmatch",
     ),
     path(
         "<str:area>/reconciliations/<int:pk>/rematch/",
-        views.reconciliation_rematch,
+        views_reconciliation.reconciliation_rematch,
         name="reconciliation_rematch",
     ),
     path(
         "<str:area>/reconciliations/<int:pk>/adjust/<int:line>/",
-        views.reconciliation_adjust,
+        views_reconciliation.reconciliation_adjust,
         name="reconciliation_adjust",
     ),
     path(
         "<str:area>/reconciliations/<int:pk>/done/",
-        views.reconciliation_done,
+        views_reconciliation.reconciliation_done,
         name="reconciliation_done",
     ),
     path(

@@ -21,9 +21,9 @@ from core.dates import shanghai_today
 from core.models import AuditEvent
 from core.periods import split_period
 from core.scoping import can_write, scoped
-from funds import charts, reconciliation, selectors, services
-from funds.forms import AdjustForm, EntryForm, RejectForm, ReopenForm, ReverseForm, StatementForm
-from funds.models import Budget, Reconciliation, StatementLine, Subject, Transaction
+from funds import charts, periods, selectors, services
+from funds.forms import EntryForm, RejectForm, ReopenForm, ReverseForm
+from funds.models import Budget, Subject, Transaction
 
 
 def _fund(request, area: str):
@@ -36,9 +36,10 @@ def _errors(request, exc: ValidationError) -> None:
 
 
 def _month(value: str | None, default: date) -> tuple[int, int]:
-    """`YYYY-MM` (or `YYYY-M`) by the one period parser; anything else is `default`'s month."""
-    parts = split_period(value or "", month_required=True, one_digit_month=True, first_year=1)
-    return parts if parts else (default.year, default.month)
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", value or "")
+    if match and 1 <= int(match.group(2)) <= 12:
+        return int(match.group(1)), int(match.group(2))
+    return default.year, default.month
 
 
 # --- Overview ---------------------------------------------------------------------------
@@ -267,7 +268,7 @@ def period_list(request, area: str):
 def period_close(request, area: str, year: int, month: int):
     fund = _fund(request, area)
     try:
-        services.period_close(fund=fund, year=year, month=month, by=request.user)
+        periods.period_close(fund=fund, year=year, month=month, by=request.user)
         messages.success(request, _("%(y)d年%(m)d月已结账。") % {"y": year, "m": month})
     except ValidationError as exc:
         _errors(request, exc)
@@ -282,7 +283,7 @@ def period_reopen(request, area: str, year: int, month: int):
     form = ReopenForm(request.POST)
     try:
         reason = form.cleaned_data["reason"] if form.is_valid() else ""
-        services.period_reopen(fund=fund, year=year, month=month, by=request.user, reason=reason)
+        periods.period_reopen(fund=fund, year=year, month=month, by=request.user, reason=reason)
         messages.success(request, _("%(y)d年%(m)d月已反结账。") % {"y": year, "m": month})
     except ValidationError as exc:
         _errors(request, exc)
@@ -307,21 +308,14 @@ def budget(request, area: str, year: int | None = None):
     if request.method == "POST":
         if not request.user.has_perm("funds.change_budget"):
             raise PermissionDenied
+        amounts = {s.code: request.POST.get(f"b_{s.code}", "") for s in subjects}
         try:
-            for s in subjects:
-                raw = (request.POST.get(f"b_{s.code}") or "").strip().replace(",", "")
-                if raw == "" and s.code not in current:
-                    continue
-                services.budget_set(
-                    fund=fund, year=year, subject=s.code, amount=raw or "0", by=request.user
-                )
+            periods.budget_save(fund=fund, year=year, amounts=amounts, by=request.user)
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
             messages.success(request, _("预算已保存。"))
             return redirect("funds:budget", area=area, year=year)
-        except (ValidationError, ValueError) as exc:
-            if isinstance(exc, ValidationError):
-                _errors(request, exc)
-            else:
-                messages.error(request, _("预算金额格式错误。"))
     rows = [{"subject": s, "amount": current.get(s.code)} for s in subjects]
     return render(
         request,
@@ -334,182 +328,6 @@ def budget(request, area: str, year: int | None = None):
             and can_write(request.user, fund.area_id),
         },
     )
-
-
-# --- Reconciliation ---------------------------------------------------------------------
-
-
-@login_required
-@permission_required("funds.view_reconciliation", raise_exception=True)
-def reconciliation_list(request, area: str):
-    fund = _fund(request, area)
-    form = StatementForm(
-        request.POST or None,
-        request.FILES or None,
-        initial={"period": selectors.latest_day(fund).strftime("%Y-%m")},
-    )
-    if request.method == "POST":
-        if not request.user.has_perm("funds.add_reconciliation"):
-            raise PermissionDenied
-        if form.is_valid():
-            year, month = _month(form.cleaned_data["period"], shanghai_today())
-            upload = form.cleaned_data["file"]
-            try:
-                if not can_write(request.user, fund.area_id):
-                    raise ValidationError(_("您只能处理本统筹地区的对账。"))
-                result = reconciliation.statement_reconcile(
-                    fund=fund,
-                    year=year,
-                    month=month,
-                    file_or_path=upload,
-                    filename=upload.name,
-                    by=request.user,
-                )
-            except reconciliation.StatementError as exc:
-                form.add_error("file", str(exc))
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                if result["errors"]:
-                    return render(
-                        request,
-                        "funds/reconciliation_list.html",
-                        {
-                            "fund": fund,
-                            "form": form,
-                            "result": result,
-                            "recons": Reconciliation.objects.filter(fund=fund),
-                        },
-                    )
-                messages.success(
-                    request,
-                    _("对账单已导入：%(lines)d 行，自动匹配 %(matched)d 行。")
-                    % {"lines": result["lines"], "matched": result["matched"]},
-                )
-                recon = Reconciliation.objects.get(fund=fund, year=year, month=month)
-                return redirect("funds:reconciliation_detail", area=area, pk=recon.pk)
-    recons = Reconciliation.objects.filter(fund=fund).select_related("done_by", "imported_by")
-    return render(
-        request,
-        "funds/reconciliation_list.html",
-        {"fund": fund, "form": form, "recons": recons, "result": None},
-    )
-
-
-@login_required
-@permission_required("funds.view_reconciliation", raise_exception=True)
-def reconciliation_detail(request, area: str, pk: int):
-    fund = _fund(request, area)
-    recon = get_object_or_404(Reconciliation, fund=fund, pk=pk)
-    sides = reconciliation.reconciliation_sides(recon)
-    return render(
-        request,
-        "funds/reconciliation_detail.html",
-        {
-            "fund": fund,
-            "recon": recon,
-            **sides,
-            "unmatched_ledger_in_period": [
-                leg
-                for leg in sides["unmatched_legs"]
-                if sides["period_first"] <= leg.booked_on <= sides["period_last"]
-            ],
-            "adjust_form": AdjustForm(),
-            "can_change": recon.status == Reconciliation.Status.OPEN
-            and request.user.has_perm("funds.change_reconciliation")
-            and can_write(request.user, fund.area_id),
-        },
-    )
-
-
-def _recon_action(request, area, pk):
-    fund = _fund(request, area)
-    return get_object_or_404(Reconciliation, fund=fund, pk=pk)
-
-
-@login_required
-@permission_required("funds.change_reconciliation", raise_exception=True)
-@require_POST
-def reconciliation_match(request, area: str, pk: int):
-    recon = _recon_action(request, area, pk)
-    try:
-        line_ids = [int(x) for x in request.POST.getlist("line")]
-        leg_ids = [int(x) for x in request.POST.getlist("leg")]
-        reconciliation.match_manual(
-            recon=recon, line_ids=line_ids, leg_ids=leg_ids, by=request.user
-        )
-        messages.success(request, _("已手工匹配。"))
-    except ValueError:
-        messages.error(request, _("选择无效。"))
-    except ValidationError as exc:
-        _errors(request, exc)
-    return redirect("funds:reconciliation_detail", area=area, pk=pk)
-
-
-@login_required
-@permission_required("funds.change_reconciliation", raise_exception=True)
-@require_POST
-def reconciliation_unmatch(request, area: str, pk: int, match: int):
-    recon = _recon_action(request, area, pk)
-    found = get_object_or_404(recon.matches, pk=match)
-    try:
-        reconciliation.match_undo(match=found, by=request.user, request=request)
-        messages.success(request, _("已取消匹配。"))
-    except ValidationError as exc:
-        _errors(request, exc)
-    return redirect("funds:reconciliation_detail", area=area, pk=pk)
-
-
-@login_required
-@permission_required("funds.change_reconciliation", raise_exception=True)
-@require_POST
-def reconciliation_rematch(request, area: str, pk: int):
-    recon = _recon_action(request, area, pk)
-    try:
-        count = reconciliation.reconciliation_rematch(recon=recon, by=request.user)
-        messages.success(request, _("重新自动匹配：新增 %(n)d 项。") % {"n": count})
-    except ValidationError as exc:
-        _errors(request, exc)
-    return redirect("funds:reconciliation_detail", area=area, pk=pk)
-
-
-@login_required
-@permission_required("funds.add_transaction", raise_exception=True)
-@require_POST
-def reconciliation_adjust(request, area: str, pk: int, line: int):
-    recon = _recon_action(request, area, pk)
-    statement_line = get_object_or_404(StatementLine, reconciliation=recon, pk=line)
-    form = AdjustForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ValidationError(_("请选择对方科目。"))
-        voucher = reconciliation.line_adjust(
-            line=statement_line,
-            counter=form.cleaned_data["counter"],
-            memo=form.cleaned_data["memo"],
-            by=request.user,
-        )
-        messages.success(
-            request,
-            _("调整分录已录入（凭证 #%(pk)d），复核记账后请点“重新自动匹配”。")
-            % {"pk": voucher.pk},
-        )
-    except ValidationError as exc:
-        _errors(request, exc)
-    return redirect("funds:reconciliation_detail", area=area, pk=pk)
-
-
-@login_required
-@permission_required("funds.change_reconciliation", raise_exception=True)
-@require_POST
-def reconciliation_done(request, area: str, pk: int):
-    recon = _recon_action(request, area, pk)
-    try:
-        reconciliation.reconciliation_done(recon=recon, by=request.user)
-        messages.success(request, _("对账已完成。"))
-    except ValidationError as exc:
-        _errors(request, exc)
-    return redirect("funds:reconciliation_detail", area=area, pk=pk)
 
 
 # --- Reports ----------------------------------------------------------------------------

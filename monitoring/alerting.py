@@ -1,5 +1,8 @@
 """Upserting the findings of a check into alerts, chunk by chunk (DOMAIN §7).
 
+A write module used only by the checks (`monitoring/checks/`), inside a run that
+`check_run` has claimed and checked; the doors people use are `monitoring/services.py`.
+
 One alert per (kind, year, certno, subject). For each finding of a run:
 - no alert yet: an alerting finding creates one (`alerts_created`);
 - an open or in-progress alert is updated when its figures changed (`alerts_updated`), or

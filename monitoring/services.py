@@ -1,18 +1,27 @@
-"""Writes of the monitoring app: settlement uploads and the alert workflow (DOMAIN §7, §9.2)."""
+"""Writes of the monitoring app: settlement uploads, starting a check and the alert workflow
+(DOMAIN §7, §9.2, §9.4)."""
 
 from __future__ import annotations
 
 import os
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.jobs import Heartbeat, stale_before
+from core.policy_services import scan_refusal
 from core.scoping import check_allowed, check_writable, region_of
-from monitoring.models import Alert, AlertNote, SettlementImport
+from monitoring.checks import (
+    CheckAlreadyRunning,
+    InvalidPeriod,
+    check_names,
+    interrupt_stale_runs,
+    parse_period,
+)
+from monitoring.models import Alert, AlertNote, CheckRun, SettlementImport
 from monitoring.settlements import ImportFileError, settlement_import
 
 STORED_ERRORS = 500  # row errors kept on the batch for the page; the command prints them all
@@ -157,6 +166,52 @@ def settlement_import_process(*, batch_id: int, apply: bool) -> dict:
         batch.status = Status.VALIDATED
     batch.save()
     return {"batch": batch_id, **result.as_dict()}
+
+
+# --- Starting a check ---------------------------------------------------------------------
+
+
+def check_start(*, name: str, period: str, by, area=None) -> None:
+    """Queue check `name` for `period` on region `area` (a Region; default the user's own
+    region), for the worker to run (`run_check_task`, on commit).
+
+    The user's role and region are checked here: a district or city user starts checks of
+    their own region subtree only; a regional (自治区) user reads every area and starts none;
+    only a superuser starts one of the whole region. A run of the same check, period and area
+    still under way (a live heartbeat) refuses a second one: CheckAlreadyRunning. The run row
+    itself is claimed by the worker (`check_run`), so a queued run never counts as stale.
+    """
+    from monitoring.tasks import run_check_task
+
+    if name not in check_names():
+        raise ValidationError({"check": _("未知的检查：%(check)s") % {"check": name}})
+    try:
+        parsed = parse_period(period)
+    except InvalidPeriod as exc:
+        raise ValidationError({"period": str(exc)}) from None
+    period = parsed.text
+    region = getattr(by, "region", None)
+    if area is None and region is not None and region.level != region.Level.PROVINCE:
+        area = region
+    if area is None and not getattr(by, "is_superuser", False):
+        raise PermissionDenied(_("自治区级用户只能查看，不能修改。"))
+    code = area.code if area is not None else ""
+    check_allowed(by, "monitoring.run_check", code or None)
+    refusal = scan_refusal(name, code, parsed.month_start, parsed.end)  # no policy in force
+    if refusal:
+        raise ValidationError(refusal)
+    with transaction.atomic():
+        interrupt_stale_runs(check_name=name, period=period, area=code)
+        if CheckRun.objects.filter(
+            check_name=name, period=period, area=code, outcome=CheckRun.Outcome.RUNNING
+        ).exists():
+            raise CheckAlreadyRunning(
+                _("检查 %(check)s（%(period)s）正在运行，请等待其完成。")
+                % {"check": name, "period": period}
+            )
+        transaction.on_commit(
+            lambda: run_check_task.delay(check=name, period=period, area=code, by_id=by.pk)
+        )
 
 
 # --- Alert workflow -----------------------------------------------------------------------

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,16 +11,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core import idnumber
 from core.audit import audit_event
 from core.choices import Category
 from core.dates import shanghai_today
 from core.exports import safe_row
 from core.models import AuditEvent, Region, User
-from core.policy_services import scan_refusal
 from core.scoping import can_write, region_of, scoped
 from monitoring import selectors, services
-from monitoring.checks import interrupt_stale_runs, parse_period
+from monitoring.checks import CheckAlreadyRunning, interrupt_stale_runs
 from monitoring.forms import (
     AlertFilterForm,
     AssignForm,
@@ -218,46 +215,10 @@ def alert_export(request):
     full_id = request.user.has_perm("monitoring.export_alerts_full_id")
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet(_("预警"))
-    sheet.append(
-        [
-            _("证件号码"),
-            _("姓名"),
-            _("年度"),
-            _("类型"),
-            _("监测类型"),
-            _("个人负担"),
-            _("监测线"),
-            _("状态"),
-            _("区划"),
-            _("期间"),
-            _("对象"),
-            _("金额"),
-            _("经办人"),
-            _("说明"),
-        ]
-    )
+    sheet.append(selectors.alert_export_header(display=True))
     count = 0
-    for alert in alerts.iterator(chunk_size=2000):
-        sheet.append(
-            safe_row(
-                [
-                    alert.certno if full_id else idnumber.mask(alert.certno),
-                    alert.name,
-                    alert.year,
-                    alert.get_kind_display(),
-                    alert.get_watch_display(),
-                    alert.burden,
-                    alert.threshold,
-                    alert.get_status_display(),
-                    alert.region.name,
-                    alert.period,
-                    alert.subject,
-                    alert.amount,
-                    alert.assignee.get_full_name() if alert.assignee else "",
-                    alert.message,
-                ]
-            )
-        )
+    for row in selectors.alert_export_rows(alerts, full_id=full_id, display=True):
+        sheet.append(safe_row(row))
         count += 1
     audit_event(
         by=request.user,
@@ -381,33 +342,20 @@ def runs(request):
             raise PermissionDenied
         form = RunCheckForm(request.POST, regions=regions)
         if form.is_valid():
-            area = form.cleaned_data["area"]
-            region = request.user.region
-            if area is None and region is not None and region.level != region.Level.PROVINCE:
-                area = region
-            if area is not None and not can_write(request.user, area.code):
-                raise PermissionDenied
-            if area is None and not request.user.is_superuser:
-                # A regional (自治区) user reads every area and starts no check (§8).
-                raise PermissionDenied(_("自治区级用户只能查看，不能修改。"))
-            check, period = form.cleaned_data["check"], form.cleaned_data["period"]
-            code = area.code if area else ""
-            parsed = parse_period(period)
-            refusal = scan_refusal(check, code, parsed.month_start, parsed.end)
-            if refusal:
-                messages.error(request, refusal)
-                return redirect("monitoring:runs")
-            interrupt_stale_runs(check_name=check, period=period, area=code)
-            if CheckRun.objects.filter(
-                check_name=check, period=period, area=code, outcome=CheckRun.Outcome.RUNNING
-            ).exists():
-                messages.error(
-                    request,
-                    _("检查 %(check)s（%(period)s）正在运行，请等待其完成。")
-                    % {"check": check, "period": period},
+            try:
+                services.check_start(
+                    name=form.cleaned_data["check"],
+                    period=form.cleaned_data["period"],
+                    area=form.cleaned_data["area"],
+                    by=request.user,
                 )
+            except CheckAlreadyRunning as exc:
+                messages.error(request, str(exc))
                 return redirect("monitoring:runs")
-            _start_run(check, period, code, request.user)
+            except ValidationError as exc:
+                for message in exc.messages:
+                    messages.error(request, message)
+                return redirect("monitoring:runs")
             messages.success(request, _("检查已提交，完成后在下方列表中显示结果。"))
             return redirect("monitoring:runs")
     interrupt_stale_runs()  # a run whose worker died shows as interrupted, and may run again
@@ -421,12 +369,4 @@ def runs(request):
             "can_run": can_run,
             "running": CheckRun.Outcome.RUNNING,
         },
-    )
-
-
-def _start_run(check: str, period: str, area: str, user) -> None:
-    from monitoring.tasks import run_check_task
-
-    transaction.on_commit(
-        lambda: run_check_task.delay(check=check, period=period, area=area, by_id=user.pk)
     )

@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -11,8 +10,7 @@ from beneficiaries.forms import HouseholdForm, PersonEditForm, PersonForm
 from beneficiaries.models import Person
 from beneficiaries.selectors import person_detail_context, person_list_page
 from beneficiaries.views.access import form_errors, get_person, get_writable
-from core import idnumber
-from core.scoping import can_write, scoped
+from core.scoping import can_write
 
 
 @login_required
@@ -51,36 +49,6 @@ def person_reveal(request, pk: int):
     return render(request, "beneficiaries/person_detail.html", context)
 
 
-def _household_of(user, text: str):
-    """The household of the registered person with ID number `text` (created if needed)."""
-    try:
-        number = idnumber.validate(text)
-    except idnumber.InvalidIdNumber as exc:
-        raise ValidationError({"household_of": services.id_number_message(exc)}) from exc
-    member = scoped(Person.objects.select_related("household"), user).filter(id_number=number)
-    member = member.first()
-    if member is None:
-        raise ValidationError({"household_of": _("本辖区未登记该身份证号码的人员。")})
-    if member.household is None:
-        household = services.household_create(region=member.region, by=user)
-        services.household_add_member(
-            household=household, person=member, relation=_("户主"), by=user
-        )
-        member.refresh_from_db()
-    return member.household
-
-
-def _writable_person_by_id_number(user, text: str) -> Person:
-    try:
-        number = idnumber.validate(text)
-    except idnumber.InvalidIdNumber as exc:
-        raise ValidationError({"add_member": services.id_number_message(exc)}) from exc
-    member = scoped(Person.objects.all(), user).filter(id_number=number).first()
-    if member is None or not can_write(user, member.region_id):
-        raise ValidationError({"add_member": _("本辖区未登记该身份证号码的人员。")})
-    return member
-
-
 @login_required
 @permission_required("beneficiaries.add_person", raise_exception=True)
 def person_create(request):
@@ -88,27 +56,16 @@ def person_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                household = (
-                    _household_of(request.user, data["household_of"])
-                    if data["household_of"]
-                    else None
-                )
-                person = services.person_register(
-                    id_number=data["id_number"],
-                    name=data["name"],
-                    region=data["region"],
-                    residence=data["residence"],
-                    phone=data["phone"],
-                    by=request.user,
-                )
-                if household is not None:
-                    services.household_add_member(
-                        household=household,
-                        person=person,
-                        relation=data["relation"],
-                        by=request.user,
-                    )
+            person = services.person_register_with_household(
+                id_number=data["id_number"],
+                name=data["name"],
+                region=data["region"],
+                residence=data["residence"],
+                phone=data["phone"],
+                household_of=data["household_of"],
+                relation=data["relation"],
+                by=request.user,
+            )
         except ValidationError as exc:
             form_errors(form, exc)
         else:
@@ -167,24 +124,8 @@ def household_edit(request, pk: int):
     )
     form = HouseholdForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        add_member, relation = data.pop("add_member"), data.pop("add_member_relation")
         try:
-            with transaction.atomic():
-                if household is None:
-                    household = services.household_create(
-                        region=person.region, by=request.user, **data
-                    )
-                    services.household_add_member(
-                        household=household, person=person, relation=_("户主"), by=request.user
-                    )
-                else:
-                    services.household_update(household=household, by=request.user, **data)
-                if add_member:
-                    member = _writable_person_by_id_number(request.user, add_member)
-                    services.household_add_member(
-                        household=household, person=member, relation=relation, by=request.user
-                    )
+            services.household_save(person=person, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             form_errors(form, exc)
         else:

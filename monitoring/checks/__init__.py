@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -99,8 +100,9 @@ class CheckContext:
         if policy is not None:
             self.policies_used.add(policy.pk)
 
-    @property
+    @cached_property
     def area_prefix(self) -> str:
+        """The area's code prefix, read once per run (in_area asks it for every candidate)."""
         from core.models import Region
 
         if not self.area:

@@ -10,7 +10,7 @@ import pytest
 from browser_helpers import expect_path, submit, with_authenticator
 from factories import IdentityFactory, PersonFactory
 
-from claims import services
+from claims import bills, services
 from claims.demo import seed_institutions
 from claims.models import Application, Institution
 from core.choices import Category
@@ -47,7 +47,7 @@ def _submitted(person, by, invoice):
     seed_institutions()
     hospital = Institution.objects.get(code="H15030200001")
     application = services.application_create(person=person, by=by, received_on=date(2023, 6, 1))
-    services.bill_add(application=application, by=by, **_example_a(hospital, invoice))
+    bills.bill_add(application=application, by=by, **_example_a(hospital, invoice))
     return services.application_submit(application=application, by=by)
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from claims import services
+from claims.bills import bill_add
 
 D = Decimal
 
@@ -55,7 +56,7 @@ def example_b(institution, invoice="INV-B"):
 def new_application(person, by, *, received_on=date(2023, 6, 1), bills=()):
     application = services.application_create(person=person, by=by, received_on=received_on)
     for fields in bills:
-        services.bill_add(application=application, by=by, **fields)
+        bill_add(application=application, by=by, **fields)
     return application
 
 

@@ -9,7 +9,7 @@ from claims_helpers import example_a, example_b, new_application, settlement
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from claims import services
+from claims import bills, services
 from claims.models import Attachment
 from core.identifiers import normalize_identifier
 
@@ -45,7 +45,7 @@ def test_invalid_bills_are_refused_with_a_chinese_message_on_the_field(
     draft, city_hospital, caseworker_haibowan, change, field, message
 ):
     with pytest.raises(ValidationError) as exc:
-        services.bill_add(
+        bills.bill_add(
             application=draft, by=caseworker_haibowan, **(example_a(city_hospital) | change)
         )
     assert message in " ".join(_errors(exc)[field])
@@ -56,7 +56,7 @@ def test_a_bill_dated_in_the_future_is_refused(draft, city_hospital, caseworker_
     today = date(2023, 8, 1)
     future = today + timedelta(days=3)
     with pytest.raises(ValidationError) as exc:
-        services.bill_add(
+        bills.bill_add(
             application=draft,
             by=caseworker_haibowan,
             **(example_a(city_hospital) | {"admitted": today, "discharged": future}),
@@ -67,17 +67,17 @@ def test_a_bill_dated_in_the_future_is_refused(draft, city_hospital, caseworker_
 def test_an_outpatient_bill_needs_a_service_date(draft, city_hospital, caseworker_haibowan):
     fields = example_a(city_hospital) | {"visit_type": "general_outpatient"}
     with pytest.raises(ValidationError) as exc:
-        services.bill_add(application=draft, by=caseworker_haibowan, **fields)
+        bills.bill_add(application=draft, by=caseworker_haibowan, **fields)
     assert "service_date" in _errors(exc)
 
 
 def test_the_same_invoice_is_refused_in_another_application(
     draft, near_subsistence_person, city_hospital, caseworker_haibowan
 ):
-    services.bill_add(application=draft, by=caseworker_haibowan, **example_a(city_hospital))
+    bills.bill_add(application=draft, by=caseworker_haibowan, **example_a(city_hospital))
     other = new_application(near_subsistence_person, caseworker_haibowan)
     with pytest.raises(ValidationError) as exc:
-        services.bill_add(application=other, by=caseworker_haibowan, **example_a(city_hospital))
+        bills.bill_add(application=other, by=caseworker_haibowan, **example_a(city_hospital))
     assert "不能重复报销" in _errors(exc)["invoice_number"][0]
 
 
@@ -94,20 +94,20 @@ def test_the_same_invoice_is_refused_in_another_application(
 def test_the_duplicate_invoice_refusal_compares_normalized_invoice_numbers(
     draft, near_subsistence_person, city_hospital, caseworker_haibowan, first, second
 ):
-    bill = services.bill_add(
+    bill = bills.bill_add(
         application=draft, by=caseworker_haibowan, **example_a(city_hospital, invoice=first)
     )
     assert bill.invoice_number == normalize_identifier(first)
     other = new_application(near_subsistence_person, caseworker_haibowan)
     with pytest.raises(ValidationError) as exc:
-        services.bill_add(
+        bills.bill_add(
             application=other, by=caseworker_haibowan, **example_a(city_hospital, invoice=second)
         )
     assert "不能重复报销" in _errors(exc)["invoice_number"][0]
 
 
 def test_a_settlement_id_is_stored_normalized(draft, city_hospital, caseworker_haibowan):
-    bill = services.bill_add(
+    bill = bills.bill_add(
         application=draft,
         by=caseworker_haibowan,
         **(example_a(city_hospital) | {"setl_id": "Ｓ\u200b-１"}),
@@ -119,7 +119,7 @@ def test_an_invoice_number_of_only_invisible_characters_is_refused(
     draft, city_hospital, caseworker_haibowan
 ):
     with pytest.raises(ValidationError) as exc:
-        services.bill_add(
+        bills.bill_add(
             application=draft,
             by=caseworker_haibowan,
             **example_a(city_hospital, invoice="\u200b\u3000"),
@@ -130,8 +130,8 @@ def test_an_invoice_number_of_only_invisible_characters_is_refused(
 def test_the_same_invoice_number_of_another_institution_is_accepted(
     draft, city_hospital, institutions, caseworker_haibowan
 ):
-    services.bill_add(application=draft, by=caseworker_haibowan, **example_a(city_hospital))
-    services.bill_add(
+    bills.bill_add(application=draft, by=caseworker_haibowan, **example_a(city_hospital))
+    bills.bill_add(
         application=draft,
         by=caseworker_haibowan,
         **example_b(institutions["H15030300001"], invoice="INV-A"),
@@ -142,11 +142,11 @@ def test_the_same_invoice_number_of_another_institution_is_accepted(
 def test_an_invoice_of_a_rejected_application_can_be_taken_again(
     draft, near_subsistence_person, city_hospital, caseworker_haibowan, supervisor_city
 ):
-    services.bill_add(application=draft, by=caseworker_haibowan, **example_a(city_hospital))
+    bills.bill_add(application=draft, by=caseworker_haibowan, **example_a(city_hospital))
     services.application_submit(application=draft, by=caseworker_haibowan)
     services.application_reject(application=draft, by=supervisor_city, comment="材料不全")
     again = new_application(near_subsistence_person, caseworker_haibowan)
-    services.bill_add(application=again, by=caseworker_haibowan, **example_a(city_hospital))
+    bills.bill_add(application=again, by=caseworker_haibowan, **example_a(city_hospital))
     assert again.bills.count() == 1
 
 
@@ -155,7 +155,7 @@ def test_the_database_refuses_a_duplicate_invoice_too(draft, city_hospital, case
 
     from claims.models import Bill
 
-    bill = services.bill_add(application=draft, by=caseworker_haibowan, **example_a(city_hospital))
+    bill = bills.bill_add(application=draft, by=caseworker_haibowan, **example_a(city_hospital))
     bill.pk = None
     with pytest.raises(IntegrityError), transaction.atomic():
         Bill.objects.bulk_create([bill])
@@ -174,7 +174,7 @@ def test_a_bill_assisted_at_the_one_stop_counter_is_refused(
         maf_pay="3500",
     )
     with pytest.raises(ValidationError) as exc:
-        services.bill_add(
+        bills.bill_add(
             application=draft,
             by=caseworker_haibowan,
             **(example_a(city_hospital) | {"setl_id": "S-PAID"}),
@@ -204,7 +204,7 @@ def test_a_settlement_reversed_to_no_assistance_may_be_claimed(
         maf_pay="-3500",
         reversal_of="S-ONCE",
     )
-    services.bill_add(
+    bills.bill_add(
         application=draft,
         by=caseworker_haibowan,
         **(example_a(city_hospital) | {"setl_id": "S-ONCE"}),
@@ -214,13 +214,13 @@ def test_a_settlement_reversed_to_no_assistance_may_be_claimed(
 def test_a_settlement_id_is_used_by_one_bill_only(
     draft, near_subsistence_person, city_hospital, caseworker_haibowan
 ):
-    services.bill_add(
+    bills.bill_add(
         application=draft,
         by=caseworker_haibowan,
         **(example_a(city_hospital) | {"setl_id": "S-NEW"}),
     )
     with pytest.raises(ValidationError) as exc:
-        services.bill_add(
+        bills.bill_add(
             application=draft,
             by=caseworker_haibowan,
             **(example_b(city_hospital) | {"setl_id": "S-NEW"}),
@@ -241,7 +241,7 @@ def test_a_settlement_of_another_person_is_refused(
         maf_pay="0",
     )
     with pytest.raises(ValidationError) as exc:
-        services.bill_add(
+        bills.bill_add(
             application=draft,
             by=caseworker_haibowan,
             **(example_a(city_hospital) | {"setl_id": "S-OTHER"}),
@@ -260,7 +260,7 @@ def test_scans_are_accepted_by_their_content(
 ):
     settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile("scan.bin", content, content_type="text/plain")
-    attachment = services.attachment_add(application=draft, upload=upload, by=caseworker_haibowan)
+    attachment = bills.attachment_add(application=draft, upload=upload, by=caseworker_haibowan)
     assert attachment.content_type == content_type
     assert attachment.original_name == "scan.bin"
 
@@ -271,7 +271,7 @@ def test_a_file_that_is_not_a_scan_is_refused_whatever_its_name(
     settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile("invoice.pdf", b"<html>not a pdf</html>", "application/pdf")
     with pytest.raises(ValidationError) as exc:
-        services.attachment_add(application=draft, upload=upload, by=caseworker_haibowan)
+        bills.attachment_add(application=draft, upload=upload, by=caseworker_haibowan)
     assert "PDF、JPEG 或 PNG" in _errors(exc)["file"][0]
     assert not Attachment.objects.exists()
 
@@ -281,5 +281,5 @@ def test_a_file_over_the_size_limit_is_refused(draft, caseworker_haibowan, setti
     settings.UPLOAD_MAX_BYTES = 100
     upload = SimpleUploadedFile("big.png", PNG + b"\x00" * 200, "image/png")
     with pytest.raises(ValidationError) as exc:
-        services.attachment_add(application=draft, upload=upload, by=caseworker_haibowan)
+        bills.attachment_add(application=draft, upload=upload, by=caseworker_haibowan)
     assert "文件过大" in _errors(exc)["file"][0]

@@ -11,7 +11,7 @@ from django.urls import reverse
 from pypdf import PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
-from claims import services
+from claims import bills
 from claims.models import Attachment
 from claims.pdfscan import pdf_has_active_content
 
@@ -96,7 +96,7 @@ def draft(near_subsistence_person, caseworker_haibowan, settings, tmp_path):
 
 
 def _serve(client, user, draft, name, data, content_type):
-    attachment = services.attachment_add(
+    attachment = bills.attachment_add(
         application=draft, upload=SimpleUploadedFile(name, data, content_type), by=user
     )
     client.force_login(user)

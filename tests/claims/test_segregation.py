@@ -10,7 +10,7 @@ import time_machine
 from claims_helpers import example_a, new_application
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from claims import services
+from claims import bills, services
 from claims.models import Application
 from core.roles import ROLE_PERMISSIONS, Role, grant_role
 
@@ -55,7 +55,7 @@ def test_the_preparer_cannot_approve(draft, caseworker_haibowan):
 
 
 def test_whoever_entered_a_bill_cannot_approve(draft, helper, city_hospital):
-    services.bill_add(application=draft, by=helper, **example_a(city_hospital, invoice="INV-2"))
+    bills.bill_add(application=draft, by=helper, **example_a(city_hospital, invoice="INV-2"))
     _submit(draft, draft.prepared_by)
     with pytest.raises(ValidationError, match="本人录入票据"):
         services.application_approve(application=draft, by=helper)
@@ -66,10 +66,10 @@ def test_whoever_entered_a_bill_cannot_approve(draft, helper, city_hospital):
 
 
 def test_whoever_deleted_a_bill_cannot_approve(draft, helper, city_hospital):
-    extra = services.bill_add(
+    extra = bills.bill_add(
         application=draft, by=draft.prepared_by, **example_a(city_hospital, invoice="INV-2")
     )
-    services.bill_delete(bill=extra, by=helper)
+    bills.bill_delete(bill=extra, by=helper)
     _submit(draft, draft.prepared_by)
     with pytest.raises(ValidationError, match="本人录入票据"):
         services.application_approve(application=draft, by=helper)
@@ -134,8 +134,8 @@ def test_a_regional_viewer_cannot_write_applications(
             person=near_subsistence_person, by=by, received_on=date(2023, 7, 1)
         ),
         lambda: services.application_update(application=draft, by=by, note="x"),
-        lambda: services.bill_add(application=draft, by=by, **example_a(city_hospital, "I9")),
-        lambda: services.bill_delete(bill=draft.bills.get(), by=by),
+        lambda: bills.bill_add(application=draft, by=by, **example_a(city_hospital, "I9")),
+        lambda: bills.bill_delete(bill=draft.bills.get(), by=by),
         lambda: services.application_submit(application=draft, by=by),
     ]
     for call in calls:
@@ -155,7 +155,7 @@ def test_the_page_offers_no_second_step_of_the_same_case(
 ):
     from django.urls import reverse
 
-    services.bill_add(application=draft, by=helper, **example_a(city_hospital, invoice="INV-2"))
+    bills.bill_add(application=draft, by=helper, **example_a(city_hospital, invoice="INV-2"))
     _submit(draft, draft.prepared_by)
     detail = reverse("claims:application_detail", args=[draft.pk])
     client.force_login(helper)

@@ -8,7 +8,7 @@ from claims_helpers import example_a, new_application
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from claims import services
+from claims import bills, services
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2023, 8, 1)
@@ -30,7 +30,7 @@ def haibowan_draft(near_subsistence_person, city_hospital, caseworker_haibowan, 
     application = new_application(
         near_subsistence_person, caseworker_haibowan, bills=[example_a(city_hospital)]
     )
-    services.attachment_add(
+    bills.attachment_add(
         application=application,
         upload=SimpleUploadedFile("scan.png", PNG, "image/png"),
         by=caseworker_haibowan,

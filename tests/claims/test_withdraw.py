@@ -12,7 +12,7 @@ from claims_helpers import example_a, example_b, new_application
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from claims import services
+from claims import bills, services
 from claims.models import Application, Transition
 from core.roles import Role, grant_role
 
@@ -82,7 +82,7 @@ def test_a_withdrawn_application_can_be_edited_and_submitted_again(
     submitted, caseworker_haibowan, city_hospital
 ):
     _withdraw(submitted, caseworker_haibowan)
-    services.bill_add(application=submitted, by=caseworker_haibowan, **example_b(city_hospital))
+    bills.bill_add(application=submitted, by=caseworker_haibowan, **example_b(city_hospital))
     services.application_update(application=submitted, by=caseworker_haibowan, note="已补充")
     again = services.application_submit(application=submitted, by=caseworker_haibowan)
     assert again.status == S.SUBMITTED

@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from beneficiaries import services as beneficiaries_services
 from beneficiaries.roster_services import roster_batch_create
 from beneficiaries.subsidies import subsidy_batch_create
+from claims import bills as claims_bills
 from claims import services as claims_services
 from claims.demo import seed_institutions
 from claims.models import Institution, SimulationRun
@@ -79,7 +80,7 @@ def objects(tmp_path, settings, haibowan, wuhai, caseworker_haibowan, accountant
     application = claims_services.application_create(
         person=person, by=caseworker_haibowan, received_on=date(2023, 6, 1)
     )
-    bill = claims_services.bill_add(
+    bill = claims_bills.bill_add(
         application=application,
         by=caseworker_haibowan,
         institution=hospital,
@@ -93,7 +94,7 @@ def objects(tmp_path, settings, haibowan, wuhai, caseworker_haibowan, accountant
         critical_illness_paid=Decimal("2000"),
         out_of_catalog_cost=Decimal("0"),
     )
-    attachment = claims_services.attachment_add(
+    attachment = claims_bills.attachment_add(
         application=application,
         upload=SimpleUploadedFile("scan.pdf", b"%PDF-1.4 scan", content_type="application/pdf"),
         by=caseworker_haibowan,

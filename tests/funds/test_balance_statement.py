@@ -10,14 +10,10 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from core.models import AuditEvent
+from funds.balance_statement import balance_report, reconciliation_done
+from funds.matching import match_manual
 from funds.models import BalanceStatement, Leg, Reconciliation, Subject
-from funds.reconciliation import (
-    balance_report,
-    match_manual,
-    reconciliation_done,
-    reconciliation_sides,
-    statement_reconcile,
-)
+from funds.reconciliation import reconciliation_sides, statement_reconcile
 
 pytestmark = pytest.mark.django_db
 

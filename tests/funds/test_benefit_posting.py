@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from funds.models import Leg, Subject, Transaction
+from funds.periods import period_close
 from funds.selectors import account_balance
-from funds.services import benefit_post, benefit_reverse, entry_approve, period_close
+from funds.services import benefit_post, benefit_reverse, entry_approve
 
 pytestmark = pytest.mark.django_db
 

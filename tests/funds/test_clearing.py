@@ -15,7 +15,7 @@ from core.roles import Role, grant_role
 from funds.clearing import clearing_approve, clearing_compute, clearing_pay
 from funds.models import ClearedSettlement, Clearing, ClearingLine, Leg, Transaction
 from funds.models_clearing import CROSS_AREA
-from funds.services import period_close
+from funds.periods import period_close
 
 pytestmark = pytest.mark.django_db
 

@@ -6,16 +6,15 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, InternalError, connection, transaction
 
+from funds.ledger import post
 from funds.models import Fund, Leg, Period, Subject, Transaction
+from funds.periods import period_close, period_reopen
 from funds.selectors import account_balance, cumulative_sums
 from funds.services import (
-    _post,
     benefit_post,
     entry_approve,
     entry_propose,
     entry_reject,
-    period_close,
-    period_reopen,
     transaction_reverse,
 )
 
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 def test_legs_that_do_not_balance_are_refused(fund, accountant_city):
     with pytest.raises(ValidationError, match="借贷不平衡"):
-        _post(
+        post(
             fund=fund,
             booked_on=date(2023, 7, 1),
             kind="income",
@@ -37,7 +36,7 @@ def test_legs_that_do_not_balance_are_refused(fund, accountant_city):
 
 def test_non_leaf_subject_is_refused(fund, accountant_city):
     with pytest.raises(ValidationError, match="末级科目"):
-        _post(
+        post(
             fund=fund,
             booked_on=date(2023, 7, 1),
             kind="income",

@@ -8,7 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from funds.models import Period, PeriodBalance, Subject
-from funds.services import entry_propose, period_close, period_reopen
+from funds.periods import period_close, period_reopen
+from funds.services import entry_propose
 
 pytestmark = pytest.mark.django_db
 

@@ -6,13 +6,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
+from funds.balance_statement import reconciliation_done
+from funds.matching import match_manual, reconciliation_rematch
 from funds.models import MatchedLeg, Reconciliation, StatementLine, Subject
-from funds.reconciliation import (
-    match_manual,
-    reconciliation_done,
-    reconciliation_rematch,
-    statement_reconcile,
-)
+from funds.reconciliation import statement_reconcile
 
 pytestmark = pytest.mark.django_db
 

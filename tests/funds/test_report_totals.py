@@ -10,8 +10,9 @@ import pytest
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from funds.periods import budget_set
 from funds.selectors import month_report
-from funds.services import benefit_post, budget_set
+from funds.services import benefit_post
 
 pytestmark = pytest.mark.django_db
 

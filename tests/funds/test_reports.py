@@ -5,8 +5,9 @@ import pytest
 from django.db.models import Sum
 
 from funds.models import Leg, Subject
+from funds.periods import budget_set, period_close
 from funds.selectors import fund_report, month_report, year_report
-from funds.services import benefit_post, budget_set, period_close
+from funds.services import benefit_post
 
 pytestmark = pytest.mark.django_db
 

@@ -9,15 +9,9 @@ from django.urls import reverse
 
 from core.roles import Role, grant_role
 from funds.models import Subject, Transaction
+from funds.periods import budget_set, period_close
 from funds.selectors import account_balance
-from funds.services import (
-    budget_set,
-    entry_approve,
-    entry_propose,
-    entry_reject,
-    period_close,
-    transaction_reverse,
-)
+from funds.services import entry_approve, entry_propose, entry_reject, transaction_reverse
 
 pytestmark = pytest.mark.django_db
 

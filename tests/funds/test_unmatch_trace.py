@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 
 from core.models import AuditEvent
+from funds.matching import match_undo
 from funds.models import Match, Reconciliation, Subject
-from funds.reconciliation import match_undo, statement_reconcile
+from funds.reconciliation import statement_reconcile
 
 pytestmark = pytest.mark.django_db
 

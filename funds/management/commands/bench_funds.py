@@ -28,10 +28,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from core.tabular import read_table
+from funds.matching import free_ledger, match_window
 from funds.models import Fund, Leg, Period, PeriodBalance, Reconciliation, Transaction
-from funds.reconciliation import _clear, _free_ledger, _window, statement_reconcile
+from funds.periods import period_snapshot
+from funds.reconciliation import _clear, statement_reconcile
 from funds.selectors import month_report
-from funds.services import _snapshot
 
 AREA = "150300"
 START = date(2019, 1, 1)
@@ -182,7 +183,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             day = START
             while day < date(2023, 7, 1):
-                _snapshot(fund, day.year, day.month)
+                period_snapshot(fund, day.year, day.month)
                 day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
         snap_time = time.perf_counter() - snap_started
         only_month_t, _r = _timed(
@@ -212,60 +213,14 @@ class Command(BaseCommand):
         out = self.stdout.write
         first = date(RECON_YEAR, RECON_MONTH, 1)
         self._drop_reconciliation(fund)
-        have = Transaction.objects.filter(
-            fund=fund, booked_on__gte=first, memo="bench-recon"
-        ).count()
-        if have != lines:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("ALTER TABLE funds_leg DISABLE TRIGGER USER")
-                cursor.execute(
-                    "INSERT INTO funds_transaction (fund_id, booked_on, kind, status, reference,"
-                    " memo, key, category, visit_type, draft, created_at, reject_reason)"
-                    " SELECT %s, %s::date + (i %% 28), 'income', 'posted', 'R' || i,"
-                    " 'bench-recon', NULL, '', '', '[]'::jsonb, now(), ''"
-                    " FROM generate_series(0, %s - 1) AS i",
-                    [AREA, first, lines],
-                )
-                cursor.execute(
-                    "INSERT INTO funds_leg (transaction_id, fund_id, booked_on, subject_id, amount)"
-                    " SELECT t.id, t.fund_id, t.booked_on, s.subject,"
-                    "   s.side * (1000 + substr(t.reference, 2)::int / 100.0)"
-                    " FROM funds_transaction t CROSS JOIN"
-                    "   (VALUES (1, '1003'), (-1, '400201')) AS s(side, subject)"
-                    " WHERE t.fund_id = %s AND t.memo = 'bench-recon'",
-                    [AREA],
-                )
-            with connection.cursor() as cursor:
-                cursor.execute("ALTER TABLE funds_leg ENABLE TRIGGER USER")
-                cursor.execute("ANALYZE funds_leg")
-        # The statement: 60% same reference (date up to 9 days off), 35% no reference but
-        # within 3 days, 3% amounts that differ (stay unmatched), 2% pairs of lines that
-        # both claim one entry (left for a person).
-        path = os.path.join(tempfile.mkdtemp(), "statement.csv")
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["日期", "凭证号", "摘要", "收入", "支出"])
-            for i in range(lines):
-                day = first + timedelta(days=i % 28)
-                amount = 1000 + i / 100
-                bucket = i % 100
-                if bucket < 60:
-                    ref, day = f"R{i}", first + timedelta(days=min(27, i % 28 + i % 10))
-                elif bucket < 95:
-                    ref, day = "", first + timedelta(days=max(0, i % 28 - i % 4))
-                elif bucket < 98:
-                    ref, amount = "", amount + 0.5
-                else:
-                    ref = ""
-                    if bucket == 99:  # same amount as the previous line's entry
-                        amount = 1000 + (i - 1) / 100
-                writer.writerow([day.isoformat(), ref, "拨付", f"{amount:.2f}", ""])
+        _fill_recon_ledger(fund, first, lines)
+        path = _write_statement(first, lines)
 
         def baseline():
             _headers, rows = read_table(path, "statement.csv")
             parsed = sum(1 for _ in rows)
-            a, b = _window(RECON_YEAR, RECON_MONTH)
-            return parsed, len(_free_ledger(fund, a, b))
+            a, b = match_window(RECON_YEAR, RECON_MONTH)
+            return parsed, len(free_ledger(fund, a, b))
 
         base_t, _r = _timed(baseline, repeat=3)
         times = []
@@ -294,6 +249,61 @@ class Command(BaseCommand):
         )
         summary = {k: v for k, v in result.items() if k != "errors"}
         out(f"  result: {summary}")
+
+
+def _fill_recon_ledger(fund, first: date, lines: int) -> None:
+    """`lines` income entries of the benchmark month (inserted once, by SQL)."""
+    have = Transaction.objects.filter(fund=fund, booked_on__gte=first, memo="bench-recon").count()
+    if have != lines:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE funds_leg DISABLE TRIGGER USER")
+            cursor.execute(
+                "INSERT INTO funds_transaction (fund_id, booked_on, kind, status, reference,"
+                " memo, key, category, visit_type, draft, created_at, reject_reason)"
+                " SELECT %s, %s::date + (i %% 28), 'income', 'posted', 'R' || i,"
+                " 'bench-recon', NULL, '', '', '[]'::jsonb, now(), ''"
+                " FROM generate_series(0, %s - 1) AS i",
+                [AREA, first, lines],
+            )
+            cursor.execute(
+                "INSERT INTO funds_leg (transaction_id, fund_id, booked_on, subject_id, amount)"
+                " SELECT t.id, t.fund_id, t.booked_on, s.subject,"
+                "   s.side * (1000 + substr(t.reference, 2)::int / 100.0)"
+                " FROM funds_transaction t CROSS JOIN"
+                "   (VALUES (1, '1003'), (-1, '400201')) AS s(side, subject)"
+                " WHERE t.fund_id = %s AND t.memo = 'bench-recon'",
+                [AREA],
+            )
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE funds_leg ENABLE TRIGGER USER")
+            cursor.execute("ANALYZE funds_leg")
+
+
+def _write_statement(first: date, lines: int) -> str:
+    """The benchmark statement file of `lines` lines; returns its path."""
+    # The statement: 60% same reference (date up to 9 days off), 35% no reference but
+    # within 3 days, 3% amounts that differ (stay unmatched), 2% pairs of lines that
+    # both claim one entry (left for a person).
+    path = os.path.join(tempfile.mkdtemp(), "statement.csv")
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["日期", "凭证号", "摘要", "收入", "支出"])
+        for i in range(lines):
+            day = first + timedelta(days=i % 28)
+            amount = 1000 + i / 100
+            bucket = i % 100
+            if bucket < 60:
+                ref, day = f"R{i}", first + timedelta(days=min(27, i % 28 + i % 10))
+            elif bucket < 95:
+                ref, day = "", first + timedelta(days=max(0, i % 28 - i % 4))
+            elif bucket < 98:
+                ref, amount = "", amount + 0.5
+            else:
+                ref = ""
+                if bucket == 99:  # same amount as the previous line's entry
+                    amount = 1000 + (i - 1) / 100
+            writer.writerow([day.isoformat(), ref, "拨付", f"{amount:.2f}", ""])
+    return path
 
 
 def baseline_month(fund):
