@@ -38,3 +38,9 @@ def percent(value):
         return ""
     pct = (Decimal(value) * 100).normalize()
     return f"{pct:f}%"
+
+
+@register.simple_tag
+def sort_header(listing, key):
+    """A list header that sorts by its column (core.listing.Listing.header)."""
+    return listing.header(key)
