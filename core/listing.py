@@ -95,14 +95,17 @@ class Listing:
             query[name] = value
         return query.urlencode()
 
+    def _sorted(self) -> dict:
+        return {"sort": self.sort_param} if self.key else {}
+
     @property
     def query(self) -> str:
         """The filters and sort, without page: what pagination links carry."""
-        return self._query(sort=self.sort_param) if self.key else self._query()
+        return self._query(**self._sorted())
 
     @property
     def export_query(self) -> str:
-        return self._query(sort=self.sort_param, export="xlsx")
+        return self._query(**self._sorted(), export="xlsx")
 
     def header(self, key: str):
         """The header cell's content: a link that sorts by the column (or flips it)."""
@@ -166,7 +169,7 @@ class Listing:
                 action=AuditEvent.Action.EXPORT,
                 request=request,
                 what=filename,
-                filters=self._query(sort=self.sort_param),
+                filters=self.query,
                 rows=count,
             )
         response = HttpResponse(content_type=XLSX)
