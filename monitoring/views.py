@@ -10,18 +10,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST
 
 from core import idnumber
 from core.audit import audit_event
 from core.choices import Category
 from core.exports import safe_row
+from core.listing import Column, Listing
 from core.models import AuditEvent, Region, User
 from core.scoping import can_write, region_of, scoped
 from monitoring import selectors, services
 from monitoring.checks import china_today, interrupt_stale_runs
 from monitoring.forms import (
-    AlertFilterForm,
     AssignForm,
     NoteForm,
     ReopenForm,
@@ -48,6 +49,20 @@ def _assignees(user):
     )
 
 
+ALERT_COLUMNS = [
+    Column("kind", _l("类型"), ("kind", "watch")),
+    Column("name", _l("姓名/名称"), ("name",)),
+    Column("certno", _l("证件号码")),
+    Column("year", _l("年度"), ("year",)),
+    Column("burden", _l("个人负担/金额"), ("burden", "amount")),
+    Column("threshold", _l("监测线"), ("threshold",)),
+    Column("region", _l("区划"), ("region_id",)),
+    Column("assignee", _l("经办人"), ("assignee__name",)),
+    Column("status", _l("状态"), ("status",)),
+    Column("updated", _l("更新"), ("updated_at",)),
+]
+
+
 def _get_alert(request, pk) -> Alert:
     return get_object_or_404(
         scoped(Alert.objects.select_related("region", "assignee", "person"), request.user), pk=pk
@@ -58,22 +73,18 @@ def _get_alert(request, pk) -> Alert:
 @permission_required("monitoring.view_alert", raise_exception=True)
 def index(request):
     """The work queue of the user's region."""
-    params = request.GET.copy()
-    params.setdefault("status", "active")
     assignees = list(_assignees(request.user))
-    form = AlertFilterForm(params, assignees=assignees)
-    cleaned = form.cleaned_data if form.is_valid() else {"status": "active"}
-    alerts = selectors.alert_queue(request.user, cleaned)
-    page = Paginator(alerts, 30).get_page(request.GET.get("page"))
-    query = params.copy()
-    query.pop("page", None)
+    alert_filter = selectors.AlertFilter(request.GET, user=request.user, assignees=assignees)
+    listing = Listing(request.GET, ALERT_COLUMNS)
+    page = Paginator(listing.sort(alert_filter.qs), 30).get_page(request.GET.get("page"))
     return render(
         request,
         "monitoring/alert_list.html",
         {
-            "form": form,
+            "form": alert_filter.form,
             "page": page,
-            "query": query.urlencode(),
+            "listing": listing,
+            "query": listing.query,
             "assign_form": AssignForm(assignees=_assignees(request.user)),
             "can_change": request.user.has_perm("monitoring.change_alert"),
             "can_export": request.user.has_perm("monitoring.export_alerts"),
@@ -206,11 +217,14 @@ def alert_export(request):
     """The filtered queue as an Excel workbook for referral; the export is logged."""
     import openpyxl
 
-    params = request.GET.copy()
-    params.setdefault("status", "active")
-    form = AlertFilterForm(params, assignees=_assignees(request.user))
-    cleaned = form.cleaned_data if form.is_valid() else {"status": "active"}
-    alerts = selectors.alert_queue(request.user, cleaned).order_by("certno", "subject", "id")
+    alert_filter = selectors.AlertFilter(
+        request.GET, user=request.user, assignees=_assignees(request.user)
+    )
+    listing = Listing(request.GET, ALERT_COLUMNS)
+    alerts = alert_filter.qs.order_by("certno", "subject", "id")
+    if listing.key:  # the order the queue was showing
+        alerts = listing.sort(alert_filter.qs)
+    cleaned = alert_filter.form.cleaned_data if alert_filter.is_valid() else {"status": "active"}
     full_id = request.user.has_perm("monitoring.export_alerts_full_id")
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet(_("预警"))
