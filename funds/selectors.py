@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+import django_filters
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
@@ -433,3 +434,35 @@ def dashboard_context(user) -> dict:
             }
         )
     return {"funds_visible": True, "fund_cards": cards}
+
+
+# --- Voucher list ----------------------------------------------------------------------------
+
+
+class TransactionFilter(django_filters.FilterSet):
+    """The voucher list's filters: month (YYYY-MM), status, kind; a bad value is ignored."""
+
+    month = django_filters.CharFilter(method="filter_month")
+    status = django_filters.ChoiceFilter(choices=Transaction.Status.choices)
+    kind = django_filters.ChoiceFilter(choices=Transaction.Kind.choices)
+
+    class Meta:
+        model = Transaction
+        fields = ["month", "status", "kind"]
+
+    def filter_month(self, queryset, name, value):
+        year, _sep, month = value.partition("-")
+        if not (len(year) == 4 and year.isdigit() and len(month) == 2 and month.isdigit()):
+            return queryset
+        return queryset.filter(booked_on__year=int(year), booked_on__month=int(month))
+
+
+def voucher_list(fund: Fund, user, params):
+    """The fund's vouchers the user may see, filtered by the query string, newest first."""
+    vouchers = (
+        scoped(Transaction.objects.filter(fund=fund), user)
+        .select_related("created_by", "approved_by")
+        .prefetch_related("legs__subject__parent")
+        .order_by("-booked_on", "-id")
+    )
+    return TransactionFilter(params, queryset=vouchers).qs

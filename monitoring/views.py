@@ -289,6 +289,17 @@ def alert_export(request):
 
 # --- Settlement uploads -------------------------------------------------------------------
 
+IMPORT_COLUMNS = [
+    Column("file", _l("文件"), ("file_name",), lambda b: b.file_name),
+    Column("created", _l("上传"), ("created_at",), lambda b: b.created_at),
+    Column("by", _l("上传人"), (), lambda b: str(b.created_by or _("命令行"))),
+    Column("status", _l("状态"), ("status",), lambda b: b.get_status_display()),
+    Column("rows", _l("行数"), ("rows",), lambda b: b.rows),
+    Column("imported", _l("导入"), ("imported",), lambda b: b.imported),
+    Column("skipped", _l("跳过"), ("skipped",), lambda b: b.skipped),
+    Column("errors", _l("错误"), ("error_count",), lambda b: b.error_count),
+]
+
 
 @login_required
 @permission_required("monitoring.view_settlement", raise_exception=True)
@@ -309,11 +320,27 @@ def imports(request):
             else:
                 return redirect("monitoring:import_detail", pk=batch.pk)
     services.interrupt_stale_imports()
-    page = Paginator(selectors.imports_for(request.user), 20).get_page(request.GET.get("page"))
+    listing = Listing(request.GET, IMPORT_COLUMNS)
+    rows = listing.sort(selectors.imports_for(request.user))
+    if listing.exporting:
+        return listing.export(
+            rows,
+            filename="imports",
+            sheet_title=_("结算明细导入"),
+            by=request.user,
+            request=request,
+        )
+    page = Paginator(rows, 20).get_page(request.GET.get("page"))
     return render(
         request,
         "monitoring/import_list.html",
-        {"form": form, "page": page, "can_upload": can_upload},
+        {
+            "form": form,
+            "page": page,
+            "can_upload": can_upload,
+            "listing": listing,
+            "query": listing.query,
+        },
     )
 
 

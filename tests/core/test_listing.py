@@ -100,3 +100,20 @@ def test_person_export_has_the_filtered_rows_masked_and_formula_safe(
     ]
     event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
     assert event.detail["what"] == "persons" and event.detail["rows"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "user", "header"),
+    [
+        ("beneficiaries:roster_list", "caseworker_haibowan", "#"),
+        ("monitoring:imports", "supervisor_city", "文件"),
+    ],
+)
+def test_upload_lists_sort_and_export(client, request, name, user, header):
+    client.force_login(request.getfixturevalue(user))
+    url = reverse(name)
+    html = client.get(url, {"sort": "-created"}).content.decode()
+    assert "export=xlsx" in html and "bi-caret-down-fill" in html
+    response = client.get(url, {"export": "xlsx"})
+    assert sheet_rows(response)[0][0] == header
