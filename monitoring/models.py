@@ -440,6 +440,18 @@ class AlertNote(models.Model):
     def __str__(self):
         return self.text[:50]
 
+    @staticmethod
+    def _label(status: str) -> str:
+        return Alert.Status(status).label if status in Alert.Status.values else status
+
+    @property
+    def status_from_label(self) -> str:
+        return self._label(self.status_from)
+
+    @property
+    def status_to_label(self) -> str:
+        return self._label(self.status_to)
+
 
 class MedicalType(models.Model):
     """One entry of the medical-type dictionary (医疗类别字典, DOMAIN §9.2): the visit type of

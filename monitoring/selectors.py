@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import django_filters
 from django import forms
@@ -55,6 +56,43 @@ def settlements_behind(alert: Alert) -> QuerySet[Settlement]:
     """The settlements that make up a high-cost alert's burden (§7: what raised it)."""
     end = date.fromisoformat(alert.evidence.get("period_end", f"{alert.year}-12-31"))
     return settlements_for(alert.certno, alert.year).filter(enddate__lte=end)
+
+
+def manual_bills_behind(alert: Alert) -> list:
+    """The manual bills counted in a high-cost alert's burden, in date order (§7).
+
+    The rows of `checks.high_cost.manual_bill_burden_sql`: bills of applications under way or
+    decided, of the alert's year, up to its period end. Each gets `burden`, its part: the cost
+    after insurance (unless an imported settlement already counts it) less the assistance
+    approved on it.
+    """
+    from django.db.models.functions import Coalesce
+
+    from claims.models import Application, Bill
+
+    end = date.fromisoformat(alert.evidence.get("period_end", f"{alert.year}-12-31"))
+    counted = [Application.Status.SUBMITTED, *Application.DECIDED_STATUSES]
+    bills = list(
+        Bill.objects.filter(
+            application__person__id_number=alert.certno,
+            application__status__in=counted,
+            year=alert.year,
+            active=True,
+        )
+        .alias(end=Coalesce("discharged", "service_date"))
+        .filter(end__lte=end)
+        .select_related("application", "institution")
+        .order_by("end", "id")
+    )
+    setl_ids = [b.setl_id for b in bills if b.setl_id]
+    settled = set(Settlement.objects.filter(setl_id__in=setl_ids).values_list("setl_id", flat=True))
+    for bill in bills:
+        bill.insurance_paid = bill.basic_insurance_paid + bill.critical_illness_paid
+        decided = bill.application.status in Application.DECIDED_STATUSES
+        bill.approved = bill.total if decided else Decimal("0")
+        unpaid = Decimal("0") if bill.setl_id in settled else bill.total_cost - bill.insurance_paid
+        bill.burden = unpaid - bill.approved
+    return bills
 
 
 # --- Alerts --------------------------------------------------------------------------------

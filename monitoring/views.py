@@ -97,8 +97,11 @@ def index(request):
 def alert_detail(request, pk: int):
     alert = _get_alert(request, pk)
     settlements = None
+    manual_bills = None
     if alert.kind == Alert.Kind.HIGH_COST:
         settlements = selectors.settlements_behind(alert)
+        if alert.evidence.get("bills"):
+            manual_bills = selectors.manual_bills_behind(alert)
     elif alert.evidence.get("setl_ids"):
         settlements = selectors.settlements_by_setl_ids(alert.evidence["setl_ids"])
     writable = request.user.has_perm("monitoring.change_alert") and can_write(
@@ -112,6 +115,7 @@ def alert_detail(request, pk: int):
         {
             "alert": alert,
             "settlements": settlements,
+            "manual_bills": manual_bills,
             "history": history,
             "held": held,
             "writable": writable,
