@@ -466,3 +466,55 @@ def voucher_list(fund: Fund, user, params):
         .order_by("-booked_on", "-id")
     )
     return TransactionFilter(params, queryset=vouchers).qs
+
+
+# --- Where a posting came from ---------------------------------------------------------------
+
+
+def voucher_source(voucher: Transaction) -> dict | None:
+    """The record an automatic posting came from, as words and a link (not its key).
+
+    Keys: "claims.bill:12" (a manual reimbursement), "beneficiaries.subsidy:7" (a subsidy),
+    "clearing:150300:2023-07:H1…:kind" (a clearing payment); ":reversal" marks the reversal.
+    """
+    from django.urls import reverse
+
+    parts = (voucher.key or "").removesuffix(":reversal").split(":")
+    kind, ident = parts[0], parts[1] if len(parts) > 1 else ""
+    if kind == "claims.bill" and ident.isdigit():
+        from claims.models import Bill
+
+        bill = Bill.objects.select_related("application").filter(pk=int(ident)).first()
+        if bill is not None:
+            application = bill.application
+            number = application.form_number or f"#{application.pk}"
+            return {
+                "label": _("救助申请 %(number)s（发票号 %(invoice)s）")
+                % {"number": number, "invoice": bill.invoice_number},
+                "url": reverse("claims:application_detail", args=[application.pk]),
+            }
+    if kind == "beneficiaries.subsidy" and ident.isdigit():
+        from beneficiaries.models import Subsidy
+
+        subsidy = Subsidy.objects.select_related("person").filter(pk=int(ident)).first()
+        if subsidy is not None:
+            return {
+                "label": _("资助参保批次 #%(batch)s（%(name)s）")
+                % {"batch": subsidy.batch_id, "name": subsidy.person.name},
+                "url": reverse("beneficiaries:subsidy_batch_detail", args=[subsidy.batch_id]),
+            }
+    if kind == "clearing" and len(parts) >= 3:
+        from funds.models_clearing import Clearing
+
+        year, _sep, month = parts[2].partition("-")
+        clearing = None
+        if year.isdigit() and month.isdigit():
+            clearing = Clearing.objects.filter(
+                fund=voucher.fund, year=int(year), month=int(month)
+            ).first()
+        if clearing is not None:
+            return {
+                "label": _("%(period)s 一站式结算清算单") % {"period": clearing.period},
+                "url": reverse("funds:clearing_detail", args=[voucher.fund.area_id, clearing.pk]),
+            }
+    return None

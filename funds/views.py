@@ -140,6 +140,7 @@ def transaction_detail(request, area: str, pk: int):
         {
             "fund": fund,
             "voucher": voucher,
+            "source": selectors.voucher_source(voucher),
             "legs": voucher.legs.select_related("subject__parent"),
             "draft": selectors.draft_lines(voucher),
             "reject_form": RejectForm(),

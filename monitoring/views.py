@@ -23,6 +23,7 @@ from core.scoping import can_write, region_of, scoped
 from monitoring import selectors, services
 from monitoring.checks import china_today, interrupt_stale_runs
 from monitoring.forms import (
+    CHECK_CHOICES,
     AssignForm,
     NoteForm,
     ReopenForm,
@@ -440,7 +441,7 @@ def runs(request):
                 messages.error(
                     request,
                     _("检查 %(check)s（%(period)s）正在运行，请等待其完成。")
-                    % {"check": check, "period": period},
+                    % {"check": dict(CHECK_CHOICES).get(check, check), "period": period},
                 )
                 return redirect("monitoring:runs")
             _start_run(check, period, code, request.user)
@@ -448,6 +449,9 @@ def runs(request):
             return redirect("monitoring:runs")
     interrupt_stale_runs()  # a run whose worker died shows as interrupted, and may run again
     page = Paginator(selectors.runs_for(request.user), 30).get_page(request.GET.get("page"))
+    names = dict(Region.objects.filter(code__in={r.area for r in page}).values_list("code", "name"))
+    for run in page:
+        run.area_name = names.get(run.area, run.area)
     return render(
         request,
         "monitoring/run_list.html",

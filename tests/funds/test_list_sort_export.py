@@ -2,6 +2,7 @@
 
 import io
 from datetime import date
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -51,3 +52,59 @@ def test_the_clearing_list_links_to_its_export(client, accountant_city, wuhai_fu
     response = client.get(url, {"export": "xlsx"})
     header = next(openpyxl.load_workbook(io.BytesIO(response.content)).active.iter_rows())
     assert header[0].value == "清算月份"
+
+
+@pytest.fixture
+def near_subsistence_app(haibowan, wuhai, caseworker_haibowan):
+    from claims.models import Application, Bill, Institution
+    from tests.factories import PersonFactory
+
+    institution, _ = Institution.objects.get_or_create(
+        code="H15030200001", defaults={"name": "乌海市人民医院", "level": 3, "admdvs": "150302"}
+    )
+    application = Application.objects.create(
+        person=PersonFactory(region=haibowan),
+        area=wuhai,
+        received_on=date(2023, 7, 1),
+        status="approved",
+        prepared_by=caseworker_haibowan,
+    )
+    bill = Bill.objects.create(
+        application=application,
+        institution=institution,
+        visit_type="inpatient",
+        admitted=date(2023, 6, 1),
+        discharged=date(2023, 6, 10),
+        year=2023,
+        invoice_number="INV-9",
+        total_cost=Decimal("1000"),
+        policy_range_cost=Decimal("1000"),
+        basic_insurance_paid=Decimal("500"),
+        critical_illness_paid=Decimal("0"),
+    )
+    return application, bill
+
+
+def test_a_benefit_posting_links_to_its_application(
+    client, accountant_city, supervisor_city, near_subsistence_app
+):
+    from funds.services import benefit_post
+
+    application, bill = near_subsistence_app
+    voucher = benefit_post(
+        key=f"claims.bill:{bill.pk}",
+        area_code="150300",
+        kind="inpatient",
+        amount=Decimal("300.00"),
+        booked_on=date(2023, 7, 9),
+        memo="住院救助",
+        by=supervisor_city,
+        category="subsistence",
+        visit_type="inpatient",
+    )
+    client.force_login(accountant_city)
+    html = client.get(
+        reverse("funds:transaction_detail", args=["150300", voucher.pk])
+    ).content.decode()
+    assert reverse("claims:application_detail", args=[application.pk]) in html
+    assert f"<code>claims.bill:{bill.pk}</code>" not in html

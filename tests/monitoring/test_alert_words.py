@@ -17,3 +17,15 @@ def test_history_shows_status_labels(client, caseworker_haibowan):
     html = client.get(reverse("monitoring:alert_detail", args=[alert.pk])).content.decode()
     assert f"{Alert.Status.OPEN.label} → {Alert.Status.IN_PROGRESS.label}" in html
     assert "open → in_progress" not in html
+
+
+def test_check_runs_show_the_checks_name_and_the_regions_name(client, supervisor_city):
+    from monitoring.models import CheckRun
+
+    CheckRun.objects.create(
+        check_name="uninsured", period="2023", area="150302", outcome=CheckRun.Outcome.SUCCESS
+    )
+    client.force_login(supervisor_city)
+    html = client.get(reverse("monitoring:runs")).content.decode()
+    assert str(Alert.Kind.UNINSURED.label) in html
+    assert "<td>海勃湾区</td>" in html
