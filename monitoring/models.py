@@ -407,6 +407,20 @@ class Alert(models.Model):
         return f"{self.get_kind_display()} {self.name} {self.year}"
 
     @property
+    def institution_code(self) -> str:
+        """An out-of-catalog alert's institution (its subject is "H1…:YYYY-MM")."""
+        if self.kind != self.Kind.OUT_OF_CATALOG:
+            return ""
+        return self.subject.partition(":")[0]
+
+    @property
+    def month(self) -> str:
+        """The month an out-of-catalog alert is about, else the alert's period."""
+        if self.kind != self.Kind.OUT_OF_CATALOG:
+            return self.period
+        return self.subject.partition(":")[2] or self.period
+
+    @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
 

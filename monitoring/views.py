@@ -53,8 +53,8 @@ def _assignees(user):
 ALERT_COLUMNS = [
     Column("kind", _l("类型"), ("kind", "watch")),
     Column("name", _l("姓名/名称"), ("name",)),
-    Column("certno", _l("证件号码")),
-    Column("year", _l("年度"), ("year",)),
+    Column("certno", _l("证件号码/机构编码")),
+    Column("year", _l("期间"), ("period", "subject")),
     Column("burden", _l("个人负担/金额"), ("burden", "amount")),
     Column("threshold", _l("监测线"), ("threshold",)),
     Column("region", _l("区划"), ("region_id",)),
@@ -249,6 +249,8 @@ def alert_export(request):
             _("金额"),
             _("经办人"),
             _("说明"),
+            _("机构编码"),
+            _("月份"),
         ]
     )
     count = 0
@@ -270,6 +272,8 @@ def alert_export(request):
                     alert.amount,
                     alert.assignee.get_full_name() if alert.assignee else "",
                     alert.message,
+                    alert.institution_code,
+                    alert.month,
                 ]
             )
         )
