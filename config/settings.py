@@ -47,7 +47,7 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "django_celery_beat",
-    "django_celery_results",
+    "core.admin_apps.CeleryResultsConfig",  # django_celery_results, named in Chinese
     "axes",
     "csp",
     "django_otp",
