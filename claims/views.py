@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from beneficiaries.models import Person
 from beneficiaries.selectors import cheap_page, visible_regions
 from claims import selectors, services
+from claims.confirmations import application_confirmations
 from claims.forms import (
     ApplicationForm,
     AttachmentForm,
@@ -246,6 +247,7 @@ def application_detail(request, pk: int):
             "can_print": application.status in Application.DECIDED_STATUSES
             and user.has_perm("claims.print_application"),
             "decision_form": DecisionForm(),
+            "confirm": application_confirmations(application, bills, preview),
             "payment_form": PaymentForm(),
             "attachment_form": AttachmentForm(),
         },

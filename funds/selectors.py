@@ -391,9 +391,19 @@ def period_overview(fund: Fund, year: int) -> list[dict]:
             "closed": periods.get(m) is not None and periods[m].status == Period.Status.CLOSED,
             "entries": counts.get(m, 0),
             "recon": recons.get(m),
+            "confirm": _close_question(year, m, counts.get(m, 0), recons.get(m)),
         }
         for m in range(1, 13)
     ]
+
+
+def _close_question(year: int, month: int, entries: int, recon) -> str:
+    """What closing the month does, with its figures (the close button asks this)."""
+    state = recon.get_status_display() if recon is not None else _("未对账")
+    return _(
+        "结账 %(y)d年%(m)d月：本月已过账凭证 %(n)d 笔，银行对账：%(recon)s。"
+        "结账后该期间不能再记账，确定结账？"
+    ) % {"y": year, "m": month, "n": entries, "recon": state}
 
 
 def month_report(fund: Fund, year: int, month: int) -> FundReport:

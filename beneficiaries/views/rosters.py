@@ -38,6 +38,9 @@ class StoredPreview:
     error_count: int
 
 
+_COUNTS = ("rows", "new", "changed", "terminated", "unchanged")
+
+
 def _applied(batch, field):
     return getattr(batch, field) if batch.status == RosterBatch.Status.APPLIED else ""
 
@@ -124,6 +127,14 @@ def roster_detail(request, pk: int):
         else:
             plan = StoredPreview(preview["counts"], preview["errors"], preview["error_count"])
             context["plan"] = plan
+            context["confirm"] = _(
+                "导入 %(department)s %(date)s 名单（%(rows)s 行）：新增身份 %(new)s 人，"
+                "变更 %(changed)s 人，终止 %(terminated)s 人，未变 %(unchanged)s 人。确定导入？"
+            ) % {
+                "department": batch.get_department_display(),
+                "date": f"{batch.as_of:%Y-%m-%d}",
+                **{k: plan.counts.get(k, 0) for k in _COUNTS},
+            }
             context["can_apply"] = (
                 not plan.error_count
                 and request.user.has_perm("beneficiaries.add_rosterbatch")

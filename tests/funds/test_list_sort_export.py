@@ -108,3 +108,12 @@ def test_a_benefit_posting_links_to_its_application(
     ).content.decode()
     assert reverse("claims:application_detail", args=[application.pk]) in html
     assert f"<code>claims.bill:{bill.pk}</code>" not in html
+
+
+def test_closing_a_month_asks_with_its_entries_and_reconciliation(
+    client, accountant_city, wuhai_fund_with_vouchers
+):
+    client.force_login(accountant_city)
+    url = reverse("funds:period_list", args=["150300"])
+    text = client.get(url, {"year": 2023}).content.decode()
+    assert "结账 2023年7月：本月已过账凭证 2 笔，银行对账：未对账。" in text
