@@ -87,7 +87,6 @@ def manual_bills_behind(alert: Alert) -> list:
     setl_ids = [b.setl_id for b in bills if b.setl_id]
     settled = set(Settlement.objects.filter(setl_id__in=setl_ids).values_list("setl_id", flat=True))
     for bill in bills:
-        bill.insurance_paid = bill.basic_insurance_paid + bill.critical_illness_paid
         decided = bill.application.status in Application.DECIDED_STATUSES
         bill.approved = bill.total if decided else Decimal("0")
         unpaid = Decimal("0") if bill.setl_id in settled else bill.total_cost - bill.insurance_paid

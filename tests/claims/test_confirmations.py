@@ -2,6 +2,7 @@
 
 import html
 from datetime import date
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -66,3 +67,12 @@ def test_record_payment_asks_with_amount_and_account(
     services.application_approve(application=application, by=supervisor_city)
     text = page(client, accountant_city, application)
     assert "支付 3,500.00 元（农业银行 6228480000000000019）" in text
+
+
+def test_the_bill_table_adds_insurance_payments_to_the_fen(
+    client, caseworker_haibowan, near_subsistence_person, city_hospital
+):
+    bill = example_a(city_hospital, "INV-F")
+    bill.update(basic_insurance_paid=Decimal("18000.50"), critical_illness_paid=Decimal("2000.30"))
+    application = new_application(near_subsistence_person, caseworker_haibowan, bills=[bill])
+    assert "20,000.80" in page(client, caseworker_haibowan, application)
