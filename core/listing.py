@@ -43,7 +43,7 @@ class Column:
 
     key: str
     label: Any
-    order: tuple[str, ...] = ()
+    order: tuple = ()  # field names or expressions
     value: Callable[[Any], Any] | None = None
     align: str = ""
 
@@ -75,10 +75,12 @@ class Listing:
         column = self.by_key.get(self.key)
         fields = list(column.order) if column else []
         tiebreak = "pk"
-        expressions = [
-            F(f).desc(nulls_last=True) if self.descending else F(f).asc(nulls_last=True)
-            for f in fields
-        ]
+        expressions = []
+        for field in fields:  # a field name or an expression (Coalesce("burden", "amount"))
+            value = F(field) if isinstance(field, str) else field
+            expressions.append(
+                value.desc(nulls_last=True) if self.descending else value.asc(nulls_last=True)
+            )
         # A stable secondary order: equal keys keep one order from page to page.
         expressions.append(F(tiebreak).desc() if self.descending else F(tiebreak).asc())
         return expressions

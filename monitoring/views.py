@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -55,7 +56,7 @@ ALERT_COLUMNS = [
     Column("name", _l("姓名/名称"), ("name",)),
     Column("certno", _l("证件号码/机构编码")),
     Column("year", _l("期间"), ("period", "subject")),
-    Column("burden", _l("个人负担/金额"), ("burden", "amount")),
+    Column("burden", _l("个人负担/金额"), (Coalesce("burden", "amount"),)),
     Column("threshold", _l("监测线"), ("threshold",)),
     Column("region", _l("区划"), ("region_id",)),
     Column("assignee", _l("经办人"), ("assignee__name",)),
