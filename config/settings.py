@@ -48,7 +48,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "core.admin_apps.CeleryResultsConfig",  # django_celery_results, named in Chinese
-    "axes",
+    "core.admin_apps.AxesConfig",  # axes, named in Chinese
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",

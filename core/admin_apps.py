@@ -1,3 +1,4 @@
+from axes import apps as axes_apps
 from django.contrib.admin.apps import AdminConfig
 from django.utils.translation import gettext_lazy
 from django_celery_results.apps import CeleryResultConfig
@@ -25,3 +26,21 @@ class CeleryResultsConfig(CeleryResultConfig):
         for model in self.get_models():
             if model.__name__ in names:
                 model._meta.verbose_name, model._meta.verbose_name_plural = names[model.__name__]
+
+
+class AxesConfig(axes_apps.AppConfig):
+    """django-axes (sign-in lockout) named in the portal's words, like the task results."""
+
+    verbose_name = gettext_lazy("登录安全")
+
+    def ready(self):
+        super().ready()
+        names = {
+            "AccessAttempt": gettext_lazy("登录失败计数"),
+            "AccessFailureLog": gettext_lazy("登录失败记录"),
+            "AccessLog": gettext_lazy("登录记录"),
+            "AccessAttemptExpiration": gettext_lazy("登录失败计数到期"),
+        }
+        for model in self.get_models():
+            if model.__name__ in names:
+                model._meta.verbose_name = model._meta.verbose_name_plural = names[model.__name__]

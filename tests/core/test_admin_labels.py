@@ -13,6 +13,7 @@ def test_admin_index_has_no_untranslated_celery_names(client, django_user_model,
     html = client.get(reverse("admin:index")).content.decode()
     assert "Celery Results" not in html and "task results" not in html.lower()
     assert "后台任务结果" in html and "任务结果" in html
+    assert "Access attempts" not in html and "登录安全" in html
 
 
 def test_an_empty_cell_is_a_dash_not_none(client, django_user_model, wuhai):

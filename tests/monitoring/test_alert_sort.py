@@ -45,3 +45,10 @@ def test_a_bad_filter_falls_back_to_the_open_queue(client, supervisor_city, aler
     client.force_login(supervisor_city)
     page = client.get(reverse("monitoring:index"), {"year": "abc"}).context["page"]
     assert {a.name for a in page} == {"人员1", "人员2"}
+
+
+def test_the_burden_column_sorts_by_what_it_shows(client, supervisor_city, alerts):
+    make_alert(4, kind=Alert.Kind.MISSED_REIMBURSEMENT, burden=None, amount=Decimal("35000.00"))
+    client.force_login(supervisor_city)
+    page = client.get(reverse("monitoring:index"), {"sort": "-burden"}).context["page"]
+    assert [a.name for a in page] == ["人员2", "人员4", "人员1"]
