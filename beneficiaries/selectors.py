@@ -204,23 +204,35 @@ def cheap_page(queryset, page: str | int | None, per_page: int = 25) -> CheapPag
     return CheapPage(rows[:per_page], number, len(rows) > per_page)
 
 
-def person_list_page(user, params, page=None, per_page: int = 25):
-    """The filtered, scoped person list and one page of it (newest first)."""
+def person_list_rows(user, params, listing=None):
+    """The person list's FilterSet and its filtered, scoped rows (sorted by `listing`)."""
     base = scoped(Person.objects.select_related("region"), user).order_by("-id")
+    if listing is not None:
+        base = listing.sort(base)
     person_filter = PersonFilter(params, queryset=base, user=user)
     rows = person_filter.qs if person_filter.is_valid() else base.none()
-    result = cheap_page(rows, page, per_page)
-    day = shanghai_today()
-    open_identities = Identity.objects.open_on(day).filter(
-        person_id__in=[p.pk for p in result.object_list]
+    return person_filter, rows
+
+
+def with_current_category(persons: list) -> None:
+    """Sets `current_category` (the label of the first open identity) on each person."""
+    open_identities = Identity.objects.open_on(shanghai_today()).filter(
+        person_id__in=[p.pk for p in persons]
     )
     held: dict[int, list[str]] = {}
     for person_id, category in open_identities.values_list("person_id", "category"):
         held.setdefault(person_id, []).append(category)
     order = {c: i for i, c in enumerate(Category.values)}
-    for person in result.object_list:
+    for person in persons:
         categories = sorted(held.get(person.pk, []), key=order.get)
         person.current_category = Category(categories[0]).label if categories else ""
+
+
+def person_list_page(user, params, page=None, per_page: int = 25, listing=None):
+    """The filtered, scoped person list and one page of it (newest first by default)."""
+    person_filter, rows = person_list_rows(user, params, listing)
+    result = cheap_page(rows, page, per_page)
+    with_current_category(result.object_list)
     return person_filter, result
 
 

@@ -11,6 +11,7 @@ any payment.
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal as D
 
+from django.db import transaction
 from django.utils import timezone
 
 from beneficiaries.demo import demo_people
@@ -194,6 +195,23 @@ def _on(day: date, when: "int | date") -> date:
     return when if isinstance(when, date) else day - timedelta(days=when)
 
 
+def _renumber(application, year: int) -> None:
+    """The form number of the year it was approved in (WH-2023-…), not of the seeding day;
+    the number it took this year is handed back when it was the last one."""
+    from claims.models import FormSequence
+
+    old = application.form_number
+    _prefix, old_year, old_seq = old.rsplit("-", 2)
+    if int(old_year) == year:
+        return
+    with transaction.atomic():
+        number = services._next_form_number(application, year)
+        Application.objects.filter(pk=application.pk).update(form_number=number)
+        FormSequence.objects.filter(
+            area=application.area, year=int(old_year), last=int(old_seq)
+        ).update(last=int(old_seq) - 1)
+
+
 def _backdate(application) -> None:
     """Demo only: an application of an earlier year was submitted and decided back then
     (recorded after the fact), so its timestamps and transition log say so."""
@@ -206,6 +224,8 @@ def _backdate(application) -> None:
     Application.objects.filter(pk=application.pk).update(
         submitted_at=submitted, decided_at=decided if application.decided_at else None
     )
+    if application.form_number and application.decided_at:
+        _renumber(application, decided.year)
     for transition in application.transitions.order_by("id"):
         stamp = decided if transition.to_status in {"approved", "rejected"} else submitted
         Transition.objects.filter(pk=transition.pk).update(at=stamp)

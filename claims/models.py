@@ -283,6 +283,14 @@ class Bill(models.Model):
         """The date the bill belongs to: discharge, or the outpatient service date (§4)."""
         return self.discharged if self.visit_type == VisitType.INPATIENT else self.service_date
 
+    @property
+    def insurance_paid(self) -> Decimal:
+        """Basic insurance plus critical-illness insurance (the template `add` filter would
+        add them as integers)."""
+        return (self.basic_insurance_paid or Decimal("0")) + (
+            self.critical_illness_paid or Decimal("0")
+        )
+
 
 class Attachment(models.Model):
     """A scanned document of an application (PDF, JPEG or PNG, checked by content)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
@@ -283,41 +284,54 @@ def applications_for(user) -> QuerySet[Application]:
     )
 
 
+class ApplicationFilter(django_filters.FilterSet):
+    """The application list's filters; a value that does not parse is ignored."""
+
+    q = django_filters.CharFilter(method="filter_q")
+    status = django_filters.ChoiceFilter(choices=Application.Status.choices)
+    channel = django_filters.ChoiceFilter(choices=Application.Channel.choices)
+    region = django_filters.CharFilter(field_name="person__region__code", lookup_expr="startswith")
+    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    received_from = django_filters.DateFilter(field_name="received_on", lookup_expr="gte")
+    received_to = django_filters.DateFilter(field_name="received_on", lookup_expr="lte")
+
+    class Meta:
+        model = Application
+        fields: list[str] = []
+
+    def __init__(self, data=None, *args, user=None, **kwargs):
+        if data is not None:  # the page's short names: ?from=…&to=…, ?overdue=1
+            data = data.copy()
+            for short, name in (("from", "received_from"), ("to", "received_to")):
+                if data.get(short):
+                    data[name] = data[short]
+            if data.get("overdue"):
+                data["overdue"] = "true"
+        self.user = user
+        super().__init__(data, *args, **kwargs)
+
+    def filter_q(self, queryset, name, value):
+        from beneficiaries.models import Person
+        from beneficiaries.selectors import person_search
+
+        text = value.strip()
+        if not text:
+            return queryset
+        persons = person_search(Person.objects.all(), text)
+        return queryset.filter(Q(person__in=persons) | Q(form_number=text))
+
+    def filter_overdue(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(_overdue_q(_areas_for(self.user), shanghai_today()))
+
+
 def application_list(user, params) -> QuerySet[Application]:
     """The scoped application list filtered by the query string (status, channel, text…)."""
-    from beneficiaries.selectors import person_search
-
-    rows = applications_for(user)
-    status = params.get("status")
-    if status in Application.Status.values:
-        rows = rows.filter(status=status)
-    channel = params.get("channel")
-    if channel in Application.Channel.values:
-        rows = rows.filter(channel=channel)
-    region = params.get("region")
-    if region:
-        rows = rows.filter(person__region__code__startswith=region)
-    text = (params.get("q") or "").strip()
-    if text:
-        from beneficiaries.models import Person
-
-        persons = person_search(Person.objects.all(), text)
-        rows = rows.filter(Q(person__in=persons) | Q(form_number=text))
-    if params.get("overdue"):
-        rows = rows.filter(_overdue_q(_areas_for(user), shanghai_today()))
-    received_from = params.get("from")
-    if received_from:
-        try:
-            rows = rows.filter(received_on__gte=date.fromisoformat(received_from))
-        except ValueError:
-            pass
-    received_to = params.get("to")
-    if received_to:
-        try:
-            rows = rows.filter(received_on__lte=date.fromisoformat(received_to))
-        except ValueError:
-            pass
-    return rows.order_by("received_on", "id") if status == "submitted" else rows
+    rows = ApplicationFilter(params, queryset=applications_for(user), user=user).qs
+    if params.get("status") == Application.Status.SUBMITTED:
+        return rows.order_by("received_on", "id")  # the queue: oldest first
+    return rows
 
 
 def status_counts(user) -> dict[str, int]:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from claims import selectors
@@ -166,7 +167,10 @@ def _save_results(assessment, *, at) -> None:
         bill.tilted_deductible_applied = result.tilted_deductible_applied
         bill.tilted_assistance = result.tilted_assistance
         bill.total = result.total
-        bill.steps = result.step_lines(_)
+        # The steps are part of the record (screen and printed form): written in the portal's
+        # language, not in whichever language the user who triggered the assessment reads.
+        with translation.override(settings.LANGUAGE_CODE):
+            bill.steps = result.step_lines(_)
         bill.save(update_fields=RESULT_FIELDS)
 
 

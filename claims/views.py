@@ -10,11 +10,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST
 
 from beneficiaries.models import Person
 from beneficiaries.selectors import cheap_page, visible_regions
 from claims import bills, selectors, services
+from claims.confirmations import application_confirmations
 from claims.forms import (
     ApplicationForm,
     AttachmentForm,
@@ -27,6 +29,7 @@ from claims.forms import (
 from claims.models import Application, Attachment, Bill
 from claims.pdfscan import pdf_has_active_content
 from core import idnumber
+from core.listing import Column, Listing
 from core.scoping import can_write, scoped
 
 
@@ -53,15 +56,38 @@ def _flash_error(request, exc: ValidationError) -> None:
 # --- Lists ----------------------------------------------------------------------------------
 
 
+APPLICATION_COLUMNS = [
+    Column("number", _l("编号"), ("form_number",), lambda a: a.form_number or f"#{a.pk}"),
+    Column("person", _l("申请人"), ("person__name",), lambda a: a.person.name),
+    Column("id_number", _l("公民身份号码"), (), lambda a: idnumber.mask(a.person.id_number)),
+    Column("region", _l("区划"), ("person__region_id",), lambda a: a.person.region.name),
+    Column("kind", _l("类型 / 渠道"), ("kind", "channel"), lambda a: a.get_kind_display()),
+    Column("channel", _l("受理渠道"), (), lambda a: a.get_channel_display()),
+    Column("received", _l("受理日期"), ("received_on",), lambda a: a.received_on),
+    Column("days", _l("已办理（工作日）"), (), lambda a: a.days_open, "text-end"),
+    Column("status", _l("状态"), ("status",), lambda a: a.get_status_display()),
+    Column("total", _l("救助金额（元）"), ("total",), lambda a: a.total, "text-end"),
+    Column("prepared_by", _l("经办人"), ("prepared_by__name",), lambda a: str(a.prepared_by)),
+]
+
+
 def _list(request, *, queue: bool):
     params = request.GET.copy()
     if queue:
         params["status"] = Application.Status.SUBMITTED
-    rows = selectors.application_list(request.user, params)
+    listing = Listing(request.GET, APPLICATION_COLUMNS)
+    rows = listing.sort(selectors.application_list(request.user, params))
+    if listing.exporting:
+        return listing.export(
+            rows,
+            filename="queue" if queue else "applications",
+            sheet_title=_("待审批申请") if queue else _("救助申请"),
+            by=request.user,
+            request=request,
+            prepare=selectors.annotate_processing,
+        )
     page = cheap_page(rows, request.GET.get("page"), per_page=30)
     selectors.annotate_processing(page.object_list)
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "claims/index.html",
@@ -69,7 +95,8 @@ def _list(request, *, queue: bool):
             "page": page,
             "queue": queue,
             "params": params,
-            "query": query.urlencode(),
+            "listing": listing,
+            "query": listing.query,
             "counts": selectors.status_counts(request.user),
             "statuses": Application.Status.choices,
             "channels": Application.Channel.choices,
@@ -220,6 +247,7 @@ def application_detail(request, pk: int):
             "can_print": application.status in Application.DECIDED_STATUSES
             and user.has_perm("claims.print_application"),
             "decision_form": DecisionForm(),
+            "confirm": application_confirmations(application, bills, preview),
             "payment_form": PaymentForm(),
             "attachment_form": AttachmentForm(),
         },

@@ -47,8 +47,8 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "django_celery_beat",
-    "django_celery_results",
-    "axes",
+    "core.admin_apps.CeleryResultsConfig",  # django_celery_results, named in Chinese
+    "core.admin_apps.AxesConfig",  # axes, named in Chinese
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",

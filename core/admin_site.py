@@ -15,6 +15,7 @@ class PortalAdminSite(AdminSite):
     site_header = settings.PORTAL_NAME
     site_title = settings.PORTAL_NAME
     index_title = gettext_lazy("系统管理")
+    empty_value_display = "—"  # not "None" or "-" for an empty field
 
     def has_permission(self, request):
         from core.two_factor import second_factor_satisfied

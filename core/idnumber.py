@@ -68,11 +68,6 @@ class InvalidIdNumber(ValueError):
         self.code = code
 
 
-# monitoring/importing.py still calls `idnumber._today()`; it goes when that reader moves to
-# core.dates.shanghai_today (DOMAIN §9: today in Asia/Shanghai). Not a copy: the same function.
-_today = shanghai_today
-
-
 def normalize(raw: str | None) -> str:
     """Return ``raw`` without whitespace, with full-width characters folded to ASCII and a
     trailing lowercase x upper-cased. Does not validate."""

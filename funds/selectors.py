@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+import django_filters
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
@@ -396,9 +397,19 @@ def period_overview(fund: Fund, year: int) -> list[dict]:
             "closed": periods.get(m) is not None and periods[m].status == Period.Status.CLOSED,
             "entries": counts.get(m, 0),
             "recon": recons.get(m),
+            "confirm": _close_question(year, m, counts.get(m, 0), recons.get(m)),
         }
         for m in range(1, 13)
     ]
+
+
+def _close_question(year: int, month: int, entries: int, recon) -> str:
+    """What closing the month does, with its figures (the close button asks this)."""
+    state = recon.get_status_display() if recon is not None else _("未对账")
+    return _(
+        "结账 %(y)d年%(m)d月：本月已过账凭证 %(n)d 笔，银行对账：%(recon)s。"
+        "结账后该期间不能再记账，确定结账？"
+    ) % {"y": year, "m": month, "n": entries, "recon": state}
 
 
 def month_report(fund: Fund, year: int, month: int) -> FundReport:
@@ -439,3 +450,87 @@ def dashboard_context(user) -> dict:
             }
         )
     return {"funds_visible": True, "fund_cards": cards}
+
+
+# --- Voucher list ----------------------------------------------------------------------------
+
+
+class TransactionFilter(django_filters.FilterSet):
+    """The voucher list's filters: month (YYYY-MM), status, kind; a bad value is ignored."""
+
+    month = django_filters.CharFilter(method="filter_month")
+    status = django_filters.ChoiceFilter(choices=Transaction.Status.choices)
+    kind = django_filters.ChoiceFilter(choices=Transaction.Kind.choices)
+
+    class Meta:
+        model = Transaction
+        fields = ["month", "status", "kind"]
+
+    def filter_month(self, queryset, name, value):
+        year, _sep, month = value.partition("-")
+        if not (len(year) == 4 and year.isdigit() and len(month) == 2 and month.isdigit()):
+            return queryset
+        return queryset.filter(booked_on__year=int(year), booked_on__month=int(month))
+
+
+def voucher_list(fund: Fund, user, params):
+    """The fund's vouchers the user may see, filtered by the query string, newest first."""
+    vouchers = (
+        scoped(Transaction.objects.filter(fund=fund), user)
+        .select_related("created_by", "approved_by")
+        .prefetch_related("legs__subject__parent")
+        .order_by("-booked_on", "-id")
+    )
+    return TransactionFilter(params, queryset=vouchers).qs
+
+
+# --- Where a posting came from ---------------------------------------------------------------
+
+
+def voucher_source(voucher: Transaction) -> dict | None:
+    """The record an automatic posting came from, as words and a link (not its key).
+
+    Keys: "claims.bill:12" (a manual reimbursement), "beneficiaries.subsidy:7" (a subsidy),
+    "clearing:150300:2023-07:H1…:kind" (a clearing payment); ":reversal" marks the reversal.
+    """
+    from django.urls import reverse
+
+    parts = (voucher.key or "").removesuffix(":reversal").split(":")
+    kind, ident = parts[0], parts[1] if len(parts) > 1 else ""
+    if kind == "claims.bill" and ident.isdigit():
+        from claims.models import Bill
+
+        bill = Bill.objects.select_related("application").filter(pk=int(ident)).first()
+        if bill is not None:
+            application = bill.application
+            number = application.form_number or f"#{application.pk}"
+            return {
+                "label": _("救助申请 %(number)s（发票号 %(invoice)s）")
+                % {"number": number, "invoice": bill.invoice_number},
+                "url": reverse("claims:application_detail", args=[application.pk]),
+            }
+    if kind == "beneficiaries.subsidy" and ident.isdigit():
+        from beneficiaries.models import Subsidy
+
+        subsidy = Subsidy.objects.select_related("person").filter(pk=int(ident)).first()
+        if subsidy is not None:
+            return {
+                "label": _("资助参保批次 #%(batch)s（%(name)s）")
+                % {"batch": subsidy.batch_id, "name": subsidy.person.name},
+                "url": reverse("beneficiaries:subsidy_batch_detail", args=[subsidy.batch_id]),
+            }
+    if kind == "clearing" and len(parts) >= 3:
+        from funds.models_clearing import Clearing
+
+        year, _sep, month = parts[2].partition("-")
+        clearing = None
+        if year.isdigit() and month.isdigit():
+            clearing = Clearing.objects.filter(
+                fund=voucher.fund, year=int(year), month=int(month)
+            ).first()
+        if clearing is not None:
+            return {
+                "label": _("%(period)s 一站式结算清算单") % {"period": clearing.period},
+                "url": reverse("funds:clearing_detail", args=[voucher.fund.area_id, clearing.pk]),
+            }
+    return None

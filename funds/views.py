@@ -18,11 +18,13 @@ from django.views.decorators.http import require_POST
 
 from core.audit import audit_event
 from core.dates import shanghai_today
+from core.listing import Listing
 from core.models import AuditEvent
 from core.periods import split_period
-from core.scoping import can_write, scoped
+from core.scoping import can_write
 from funds import charts, periods, selectors, services
 from funds.forms import EntryForm, RejectForm, ReopenForm, ReverseForm
+from funds.lists import VOUCHER_COLUMNS
 from funds.models import Budget, Subject, Transaction
 
 
@@ -93,34 +95,28 @@ def subjects(request):
 @permission_required("funds.view_transaction", raise_exception=True)
 def transaction_list(request, area: str):
     fund = _fund(request, area)
-    vouchers = (
-        scoped(Transaction.objects.filter(fund=fund), request.user)
-        .select_related("created_by", "approved_by")
-        .prefetch_related("legs__subject__parent")
-        .order_by("-booked_on", "-id")
-    )
-    status = request.GET.get("status", "")
-    if status in Transaction.Status.values:
-        vouchers = vouchers.filter(status=status)
-    month = request.GET.get("month", "")
-    if re.fullmatch(r"\d{4}-\d{2}", month):
-        vouchers = vouchers.filter(booked_on__year=month[:4], booked_on__month=month[5:])
-    kind = request.GET.get("kind", "")
-    if kind in Transaction.Kind.values:
-        vouchers = vouchers.filter(kind=kind)
+    listing = Listing(request.GET, VOUCHER_COLUMNS)
+    vouchers = listing.sort(selectors.voucher_list(fund, request.user, request.GET))
+    if listing.exporting:
+        return listing.export(
+            vouchers,
+            filename="vouchers",
+            sheet_title=_("记账凭证"),
+            by=request.user,
+            request=request,
+        )
     page = Paginator(vouchers, 25).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "funds/transaction_list.html",
         {
             "fund": fund,
             "page": page,
-            "query": query.urlencode(),
-            "status": status,
-            "month": month,
-            "kind": kind,
+            "listing": listing,
+            "query": listing.query,
+            "status": request.GET.get("status", ""),
+            "month": request.GET.get("month", ""),
+            "kind": request.GET.get("kind", ""),
             "statuses": Transaction.Status.choices,
             "kinds": Transaction.Kind.choices,
         },
@@ -142,6 +138,7 @@ def transaction_detail(request, area: str, pk: int):
         {
             "fund": fund,
             "voucher": voucher,
+            "source": selectors.voucher_source(voucher),
             "legs": voucher.legs.select_related("subject__parent"),
             "draft": selectors.draft_lines(voucher),
             "reject_form": RejectForm(),

@@ -18,10 +18,12 @@ from django.views.decorators.http import require_POST
 
 from core.audit import audit_event
 from core.dates import shanghai_today
+from core.listing import Listing
 from core.models import AuditEvent
 from core.scoping import can_write, scoped
 from funds import clearing as services
 from funds.clearing_refile import refiled_since_clearing
+from funds.lists import CLEARING_COLUMNS
 from funds.models import Clearing, ClearingLine
 from funds.views import _errors, _fund
 
@@ -66,12 +68,24 @@ def clearing_list(request, area: str):
                     return redirect("funds:clearing_detail", fund.area_id, result.clearing.pk)
     else:
         form = ComputeForm(initial={"period": request.GET.get("period", "")})
-    clearings = scoped(Clearing.objects.filter(fund=fund), request.user).select_related(
-        "computed_by", "approved_by", "paid_by"
+    listing = Listing(request.GET, CLEARING_COLUMNS)
+    clearings = listing.sort(
+        scoped(Clearing.objects.filter(fund=fund), request.user).select_related(
+            "computed_by", "approved_by", "paid_by"
+        )
     )
+    if listing.exporting:
+        return listing.export(
+            clearings,
+            filename="clearings",
+            sheet_title=_("清算单"),
+            by=request.user,
+            request=request,
+        )
     context = {
         "fund": fund,
         "clearings": clearings,
+        "listing": listing,
         "form": form,
         "can_compute": request.user.has_perm("funds.compute_clearing")
         and can_write(request.user, fund.area_id),

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from core.audit import audit_event
 from core.dates import shanghai_today
 from core.models import AuditEvent
+from core.money import format_money
 from core.scoping import can_write
 from funds import balance_statement, matching, reconciliation, selectors
 from funds.forms import AdjustForm, StatementForm
@@ -242,10 +243,20 @@ def reconciliation_finish(request, area: str, pk: int):
                 messages.success(request, _("对账已完成。"))
                 return redirect("funds:reconciliation_detail", area=area, pk=pk)
     report = balance_statement.balance_report(recon, balance)
+    question = _(
+        "完成 %(y)d年%(m)d月对账：账簿余额 %(book)s 元，未达账项 %(n)d 笔，调节后余额 %(adjusted)s 元。"
+        "完成后本月对账不能再修改，确定？"
+    ) % {
+        "y": recon.year,
+        "m": recon.month,
+        "book": format_money(report.book_balance),
+        "n": len(report.items),
+        "adjusted": format_money(report.adjusted_book),
+    }
     return render(
         request,
         "funds/reconciliation_finish.html",
-        {"fund": recon.fund, "recon": recon, "report": report, "form": form},
+        {"fund": recon.fund, "recon": recon, "report": report, "form": form, "confirm": question},
     )
 
 

@@ -35,34 +35,6 @@ CHECK_CHOICES = [
 ]
 
 
-class AlertFilterForm(BootstrapMixin, forms.Form):
-    small = True
-    kind = forms.ChoiceField(
-        label=_("类型"), required=False, choices=[("", _("全部类型")), *Alert.Kind.choices]
-    )
-    status = forms.ChoiceField(
-        label=_("状态"),
-        required=False,
-        choices=[("active", _("待处理和处理中")), ("all", _("全部状态")), *Alert.Status.choices],
-    )
-    assignee = forms.ChoiceField(label=_("经办人"), required=False)
-    year = forms.IntegerField(label=_("年度"), required=False, min_value=2000, max_value=2100)
-    watch = forms.ChoiceField(
-        label=_("监测类型"), required=False, choices=[("", _("全部")), *Alert.Watch.choices]
-    )
-    q = forms.CharField(label=_("姓名或证件号码"), required=False, max_length=50)
-
-    def __init__(self, *args, assignees=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = [
-            ("", _("全部")),
-            ("me", _("我的")),
-            ("none", _("未指派")),
-            *[(str(u.pk), u.get_full_name()) for u in assignees],
-        ]
-        self._style()
-
-
 class TransitionForm(BootstrapMixin, forms.Form):
     status = forms.ChoiceField(label=_("新状态"), choices=Alert.Status.choices)
     reason = forms.CharField(

@@ -422,6 +422,20 @@ class Alert(models.Model):
         return f"{self.get_kind_display()} {self.name} {self.year}"
 
     @property
+    def institution_code(self) -> str:
+        """An out-of-catalog alert's institution (its subject is "H1…:YYYY-MM")."""
+        if self.kind != self.Kind.OUT_OF_CATALOG:
+            return ""
+        return self.subject.partition(":")[0]
+
+    @property
+    def month(self) -> str:
+        """The month an out-of-catalog alert is about, else the alert's period."""
+        if self.kind != self.Kind.OUT_OF_CATALOG:
+            return self.period
+        return self.subject.partition(":")[2] or self.period
+
+    @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
 
@@ -454,6 +468,18 @@ class AlertNote(models.Model):
 
     def __str__(self):
         return self.text[:50]
+
+    @staticmethod
+    def _label(status: str) -> str:
+        return Alert.Status(status).label if status in Alert.Status.values else status
+
+    @property
+    def status_from_label(self) -> str:
+        return self._label(self.status_from)
+
+    @property
+    def status_to_label(self) -> str:
+        return self._label(self.status_to)
 
 
 class MedicalType(models.Model):

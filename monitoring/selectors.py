@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import django_filters
+from django import forms
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from core import idnumber
 from core.dates import shanghai_today
@@ -99,40 +101,135 @@ def settlements_behind(alert: Alert) -> QuerySet[Settlement]:
     return settlements_for(alert.certno, alert.year).filter(enddate__lte=end)
 
 
+def manual_bills_behind(alert: Alert) -> list:
+    """The manual bills counted in a high-cost alert's burden, in date order (§7).
+
+    The rows of `checks.high_cost.manual_bill_burden_sql`: bills of applications under way or
+    decided, of the alert's year, up to its period end. Each gets `burden`, its part: the cost
+    after insurance (unless an imported settlement already counts it) less the assistance
+    approved on it.
+    """
+    from django.db.models.functions import Coalesce
+
+    from claims.models import Application, Bill
+
+    end = date.fromisoformat(alert.evidence.get("period_end", f"{alert.year}-12-31"))
+    counted = [Application.Status.SUBMITTED, *Application.DECIDED_STATUSES]
+    bills = list(
+        Bill.objects.filter(
+            application__person__id_number=alert.certno,
+            application__status__in=counted,
+            year=alert.year,
+            active=True,
+        )
+        .alias(end=Coalesce("discharged", "service_date"))
+        .filter(end__lte=end)
+        .select_related("application", "institution")
+        .order_by("end", "id")
+    )
+    setl_ids = [b.setl_id for b in bills if b.setl_id]
+    settled = set(Settlement.objects.filter(setl_id__in=setl_ids).values_list("setl_id", flat=True))
+    for bill in bills:
+        decided = bill.application.status in Application.DECIDED_STATUSES
+        bill.approved = bill.total if decided else Decimal("0")
+        unpaid = Decimal("0") if bill.setl_id in settled else bill.total_cost - bill.insurance_paid
+        bill.burden = unpaid - bill.approved
+    return bills
+
+
 # --- Alerts --------------------------------------------------------------------------------
 
 
-def alert_queue(user, params: dict) -> QuerySet[Alert]:
+class _IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class _FilterForm(forms.Form):
+    """Bootstrap's small controls on every filter (the queue's filter bar)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            small = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else None
+            field.widget.attrs.setdefault("class", small or "form-control form-control-sm")
+
+
+class AlertFilter(django_filters.FilterSet):
+    """The alert queue's filters; without a status it shows open and in-progress alerts."""
+
+    kind = django_filters.ChoiceFilter(
+        label=_("类型"), choices=Alert.Kind.choices, empty_label=_("全部类型")
+    )
+    status = django_filters.ChoiceFilter(
+        label=_("状态"),
+        method="filter_status",
+        choices=[("active", _("待处理和处理中")), ("all", _("全部状态")), *Alert.Status.choices],
+        empty_label=None,
+    )
+    assignee = django_filters.ChoiceFilter(
+        label=_("经办人"), method="filter_assignee", choices=[], empty_label=_("全部")
+    )
+    year = _IntegerFilter(label=_("年度"), min_value=2000, max_value=2100)
+    watch = django_filters.ChoiceFilter(
+        label=_("监测类型"), choices=Alert.Watch.choices, empty_label=_("全部")
+    )
+    q = django_filters.CharFilter(label=_("姓名或证件号码"), method="filter_q", max_length=50)
+    # The regional dashboard's links: one area's alerts (§8); a hidden field of the form.
+    region = django_filters.CharFilter(
+        method="filter_region", max_length=12, widget=forms.HiddenInput
+    )
+
+    class Meta:
+        model = Alert
+        fields = ["kind", "status", "assignee", "year", "watch", "q", "region"]
+        form = _FilterForm
+
+    def __init__(self, data=None, *args, user=None, assignees=(), **kwargs):
+        data = data.copy() if data is not None else {}
+        data.setdefault("status", "active")
+        self.user = user
+        queryset = scoped(Alert.objects.select_related("region", "assignee", "person"), user)
+        super().__init__(data, *args, queryset=queryset.order_by("-updated_at", "-id"), **kwargs)
+        self.filters["assignee"].extra["choices"] = [
+            ("me", _("我的")),
+            ("none", _("未指派")),
+            *[(str(u.pk), u.get_full_name()) for u in assignees],
+        ]
+
+    def filter_status(self, queryset, name, value):
+        if value == "active":
+            return queryset.filter(status__in=Alert.ACTIVE)
+        return queryset if value == "all" else queryset.filter(status=value)
+
+    def filter_assignee(self, queryset, name, value):
+        if value == "me":
+            return queryset.filter(assignee=self.user)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        return queryset.filter(assignee_id=int(value))
+
+    def filter_region(self, queryset, name, value):
+        region = Region.objects.filter(code=value).first()
+        if region is None:
+            return queryset
+        return queryset.filter(region__code__startswith=region.prefix)
+
+    def filter_q(self, queryset, name, value):
+        q = value.strip()
+        if not q:
+            return queryset
+        return queryset.filter(Q(name__contains=q) | Q(certno=idnumber.normalize(q)))
+
+    @property
+    def qs(self):
+        if self.is_bound and not self.is_valid():
+            return self.queryset.filter(status__in=Alert.ACTIVE)  # a bad filter: the default
+        return super().qs
+
+
+def alert_queue(user, params, assignees=()) -> QuerySet[Alert]:
     """The user's region's alerts, filtered by kind, status, assignee, year, text."""
-    alerts = scoped(Alert.objects.select_related("region", "assignee", "person"), user)
-    kind = params.get("kind")
-    if kind:
-        alerts = alerts.filter(kind=kind)
-    region = Region.objects.filter(code=params.get("region") or "").first()
-    if region is not None:  # the regional dashboard's links: one area (§8)
-        alerts = alerts.filter(region__code__startswith=region.prefix)
-    status = params.get("status")
-    if status == "active" or status is None:
-        alerts = alerts.filter(status__in=Alert.ACTIVE)
-    elif status and status != "all":
-        alerts = alerts.filter(status=status)
-    assignee = params.get("assignee")
-    if assignee == "me":
-        alerts = alerts.filter(assignee=user)
-    elif assignee == "none":
-        alerts = alerts.filter(assignee__isnull=True)
-    elif assignee and str(assignee).isdigit():
-        alerts = alerts.filter(assignee_id=int(assignee))
-    year = params.get("year")
-    if year and str(year).isdigit():
-        alerts = alerts.filter(year=int(year))
-    watch = params.get("watch")
-    if watch:
-        alerts = alerts.filter(watch=watch)
-    q = (params.get("q") or "").strip()
-    if q:
-        alerts = alerts.filter(Q(name__contains=q) | Q(certno=idnumber.normalize(q)))
-    return alerts.order_by("-updated_at", "-id")
+    return AlertFilter(params, user=user, assignees=assignees).qs
 
 
 def alerts_for_export(*, kind: str, year: int, region=None, base: QuerySet | None = None):
@@ -150,20 +247,25 @@ def alert_export_header(*, display: bool = False) -> list[str]:
     if not display:
         return list(EXPORT_COLUMNS)
     return [
-        _("证件号码"),
-        _("姓名"),
-        _("年度"),
-        _("类型"),
-        _("监测类型"),
-        _("个人负担"),
-        _("监测线"),
-        _("状态"),
-        _("区划"),
-        _("期间"),
-        _("对象"),
-        _("金额"),
-        _("经办人"),
-        _("说明"),
+        str(label)  # the workbook takes text, not lazy strings
+        for label in (
+            _("证件号码"),
+            _("姓名"),
+            _("年度"),
+            _("类型"),
+            _("监测类型"),
+            _("个人负担"),
+            _("监测线"),
+            _("状态"),
+            _("区划"),
+            _("期间"),
+            _("对象"),
+            _("金额"),
+            _("经办人"),
+            _("说明"),
+            _("机构编码"),
+            _("月份"),
+        )
     ]
 
 
@@ -194,6 +296,8 @@ def alert_export_row(alert: Alert, *, full_id: bool, display: bool = False) -> l
         alert.assignee.get_full_name() if alert.assignee else "",
         alert.message,
     ]
+    if display:  # the out-of-catalog alert's institution and month in their own columns
+        row += [alert.institution_code, alert.month]
     return row
 
 

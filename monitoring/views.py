@@ -4,23 +4,25 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST
 
 from core.audit import audit_event
 from core.choices import Category
 from core.dates import shanghai_today
 from core.exports import safe_row
+from core.listing import Column, Listing
 from core.models import AuditEvent, Region, User
 from core.scoping import can_write, region_of, scoped
 from monitoring import selectors, services
 from monitoring.checks import CheckAlreadyRunning, interrupt_stale_runs
 from monitoring.forms import (
-    AlertFilterForm,
     AssignForm,
     NoteForm,
     ReopenForm,
@@ -47,6 +49,20 @@ def _assignees(user):
     )
 
 
+ALERT_COLUMNS = [
+    Column("kind", _l("类型"), ("kind", "watch")),
+    Column("name", _l("姓名/名称"), ("name",)),
+    Column("certno", _l("证件号码/机构编码")),
+    Column("year", _l("期间"), ("period", "subject")),
+    Column("burden", _l("个人负担/金额"), (Coalesce("burden", "amount"),)),
+    Column("threshold", _l("监测线"), ("threshold",)),
+    Column("region", _l("区划"), ("region_id",)),
+    Column("assignee", _l("经办人"), ("assignee__name",)),
+    Column("status", _l("状态"), ("status",)),
+    Column("updated", _l("更新"), ("updated_at",)),
+]
+
+
 def _get_alert(request, pk) -> Alert:
     return get_object_or_404(
         scoped(Alert.objects.select_related("region", "assignee", "person"), request.user), pk=pk
@@ -57,22 +73,18 @@ def _get_alert(request, pk) -> Alert:
 @permission_required("monitoring.view_alert", raise_exception=True)
 def index(request):
     """The work queue of the user's region."""
-    params = request.GET.copy()
-    params.setdefault("status", "active")
     assignees = list(_assignees(request.user))
-    form = AlertFilterForm(params, assignees=assignees)
-    cleaned = form.cleaned_data if form.is_valid() else {"status": "active"}
-    alerts = selectors.alert_queue(request.user, {**cleaned, "region": params.get("region")})
-    page = Paginator(alerts, 30).get_page(request.GET.get("page"))
-    query = params.copy()
-    query.pop("page", None)
+    alert_filter = selectors.AlertFilter(request.GET, user=request.user, assignees=assignees)
+    listing = Listing(request.GET, ALERT_COLUMNS)
+    page = Paginator(listing.sort(alert_filter.qs), 30).get_page(request.GET.get("page"))
     return render(
         request,
         "monitoring/alert_list.html",
         {
-            "form": form,
+            "form": alert_filter.form,
             "page": page,
-            "query": query.urlencode(),
+            "listing": listing,
+            "query": listing.query,
             "assign_form": AssignForm(assignees=_assignees(request.user)),
             "can_change": request.user.has_perm("monitoring.change_alert"),
             "can_export": request.user.has_perm("monitoring.export_alerts"),
@@ -85,8 +97,11 @@ def index(request):
 def alert_detail(request, pk: int):
     alert = _get_alert(request, pk)
     settlements = None
+    manual_bills = None
     if alert.kind == Alert.Kind.HIGH_COST:
         settlements = selectors.settlements_behind(alert)
+        if alert.evidence.get("bills"):
+            manual_bills = selectors.manual_bills_behind(alert)
     elif alert.evidence.get("setl_ids"):
         settlements = selectors.settlements_by_setl_ids(alert.evidence["setl_ids"])
     writable = request.user.has_perm("monitoring.change_alert") and can_write(
@@ -100,6 +115,7 @@ def alert_detail(request, pk: int):
         {
             "alert": alert,
             "settlements": settlements,
+            "manual_bills": manual_bills,
             "history": history,
             "held": held,
             "writable": writable,
@@ -205,13 +221,14 @@ def alert_export(request):
     """The filtered queue as an Excel workbook for referral; the export is logged."""
     import openpyxl
 
-    params = request.GET.copy()
-    params.setdefault("status", "active")
-    form = AlertFilterForm(params, assignees=_assignees(request.user))
-    cleaned = form.cleaned_data if form.is_valid() else {"status": "active"}
-    alerts = selectors.alert_queue(
-        request.user, {**cleaned, "region": params.get("region")}
-    ).order_by("certno", "subject", "id")
+    alert_filter = selectors.AlertFilter(
+        request.GET, user=request.user, assignees=_assignees(request.user)
+    )
+    listing = Listing(request.GET, ALERT_COLUMNS)
+    alerts = alert_filter.qs.order_by("certno", "subject", "id")
+    if listing.key:  # the order the queue was showing
+        alerts = listing.sort(alert_filter.qs)
+    cleaned = alert_filter.form.cleaned_data if alert_filter.is_valid() else {"status": "active"}
     full_id = request.user.has_perm("monitoring.export_alerts_full_id")
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet(_("预警"))
@@ -240,6 +257,17 @@ def alert_export(request):
 
 # --- Settlement uploads -------------------------------------------------------------------
 
+IMPORT_COLUMNS = [
+    Column("file", _l("文件"), ("file_name",), lambda b: b.file_name),
+    Column("created", _l("上传"), ("created_at",), lambda b: b.created_at),
+    Column("by", _l("上传人"), (), lambda b: str(b.created_by or _("命令行"))),
+    Column("status", _l("状态"), ("status",), lambda b: b.get_status_display()),
+    Column("rows", _l("行数"), ("rows",), lambda b: b.rows),
+    Column("imported", _l("导入"), ("imported",), lambda b: b.imported),
+    Column("skipped", _l("跳过"), ("skipped",), lambda b: b.skipped),
+    Column("errors", _l("错误"), ("error_count",), lambda b: b.error_count),
+]
+
 
 @login_required
 @permission_required("monitoring.view_settlement", raise_exception=True)
@@ -260,11 +288,27 @@ def imports(request):
             else:
                 return redirect("monitoring:import_detail", pk=batch.pk)
     services.interrupt_stale_imports()
-    page = Paginator(selectors.imports_for(request.user), 20).get_page(request.GET.get("page"))
+    listing = Listing(request.GET, IMPORT_COLUMNS)
+    rows = listing.sort(selectors.imports_for(request.user))
+    if listing.exporting:
+        return listing.export(
+            rows,
+            filename="imports",
+            sheet_title=_("结算明细导入"),
+            by=request.user,
+            request=request,
+        )
+    page = Paginator(rows, 20).get_page(request.GET.get("page"))
     return render(
         request,
         "monitoring/import_list.html",
-        {"form": form, "page": page, "can_upload": can_upload},
+        {
+            "form": form,
+            "page": page,
+            "can_upload": can_upload,
+            "listing": listing,
+            "query": listing.query,
+        },
     )
 
 
@@ -360,6 +404,9 @@ def runs(request):
             return redirect("monitoring:runs")
     interrupt_stale_runs()  # a run whose worker died shows as interrupted, and may run again
     page = Paginator(selectors.runs_for(request.user), 30).get_page(request.GET.get("page"))
+    names = dict(Region.objects.filter(code__in={r.area for r in page}).values_list("code", "name"))
+    for run in page:
+        run.area_name = names.get(run.area, run.area)
     return render(
         request,
         "monitoring/run_list.html",

@@ -3,26 +3,58 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from beneficiaries import services
 from beneficiaries.forms import HouseholdForm, PersonEditForm, PersonForm
 from beneficiaries.models import Person
-from beneficiaries.selectors import person_detail_context, person_list_page
+from beneficiaries.selectors import (
+    person_detail_context,
+    person_list_page,
+    person_list_rows,
+    with_current_category,
+)
 from beneficiaries.views.access import form_errors, get_person, get_writable
+from core import idnumber
+from core.listing import Column, Listing
 from core.scoping import can_write
+
+PERSON_COLUMNS = [
+    Column("name", gettext_lazy("姓名"), ("name",), lambda p: p.name),
+    Column("id_number", gettext_lazy("公民身份号码"), (), lambda p: idnumber.mask(p.id_number)),
+    Column("sex", gettext_lazy("性别"), ("sex",), lambda p: p.get_sex_display()),
+    Column("birth_date", gettext_lazy("出生日期"), ("birth_date",), lambda p: p.birth_date),
+    Column("region", gettext_lazy("户籍所在区划"), ("region_id",), lambda p: p.region.name),
+    Column(
+        "residence", gettext_lazy("城乡属性"), ("residence",), lambda p: p.get_residence_display()
+    ),
+    Column("category", gettext_lazy("现行身份"), (), lambda p: p.current_category),
+    Column("phone", gettext_lazy("联系电话"), ("phone",), lambda p: p.phone),
+]
 
 
 @login_required
 @permission_required("beneficiaries.view_person", raise_exception=True)
 def person_list(request):
-    person_filter, page = person_list_page(request.user, request.GET, request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    listing = Listing(request.GET, PERSON_COLUMNS)
+    if listing.exporting:
+        _filter, rows = person_list_rows(request.user, request.GET, listing)
+        return listing.export(
+            rows,
+            filename="persons",
+            sheet_title=_("救助对象"),
+            by=request.user,
+            request=request,
+            prepare=with_current_category,
+        )
+    person_filter, page = person_list_page(
+        request.user, request.GET, request.GET.get("page"), listing=listing
+    )
     return render(
         request,
         "beneficiaries/person_list.html",
-        {"filter": person_filter, "page": page, "query": query.urlencode()},
+        {"filter": person_filter, "page": page, "listing": listing, "query": listing.query},
     )
 
 

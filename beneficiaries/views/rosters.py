@@ -9,6 +9,7 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST
 
 from beneficiaries.demo import DEMO_ROSTER_NAME
@@ -24,6 +25,7 @@ from beneficiaries.roster_services import (
 )
 from beneficiaries.selectors import cheap_page, roster_batches
 from beneficiaries.views.access import get_writable
+from core.listing import Column, Listing
 from core.scoping import can_write
 
 PREVIEW_PAGE = 100  # preview rows a page
@@ -36,11 +38,42 @@ class StoredPreview:
     error_count: int
 
 
+_COUNTS = ("rows", "new", "changed", "terminated", "unchanged")
+
+
+def _applied(batch, field):
+    return getattr(batch, field) if batch.status == RosterBatch.Status.APPLIED else ""
+
+
+ROSTER_COLUMNS = [
+    Column("id", "#", ("id",), lambda b: b.pk),
+    Column("department", _l("来源部门"), ("department",), lambda b: b.get_department_display()),
+    Column("region", _l("名单区划"), ("region_id",), lambda b: b.region.name),
+    Column("as_of", _l("名单日期"), ("as_of",), lambda b: b.as_of),
+    Column("file", _l("文件"), ("file_name",), lambda b: b.file_name),
+    Column("status", _l("状态"), ("status",), lambda b: b.get_status_display()),
+    Column("rows", _l("行数"), ("rows",), lambda b: _applied(b, "rows")),
+    Column("new", _l("新增"), ("new",), lambda b: _applied(b, "new")),
+    Column("changed", _l("变更"), ("changed",), lambda b: _applied(b, "changed")),
+    Column("terminated", _l("终止"), ("terminated",), lambda b: _applied(b, "terminated")),
+    Column("unchanged", _l("未变"), ("unchanged",), lambda b: _applied(b, "unchanged")),
+    Column("created", _l("上传"), ("created_at",), lambda b: b.created_at),
+]
+
+
 @login_required
 @permission_required("beneficiaries.view_rosterbatch", raise_exception=True)
 def roster_list(request):
-    page = cheap_page(roster_batches(request.user).order_by("-id"), request.GET.get("page"))
-    return render(request, "beneficiaries/roster_list.html", {"page": page})
+    listing = Listing(request.GET, ROSTER_COLUMNS)
+    rows = listing.sort(roster_batches(request.user).select_related("region", "created_by"))
+    rows = rows if listing.key else rows.order_by("-id")
+    if listing.exporting:
+        return listing.export(
+            rows, filename="rosters", sheet_title=_("部门名单"), by=request.user, request=request
+        )
+    page = cheap_page(rows, request.GET.get("page"))
+    context = {"page": page, "listing": listing, "query": listing.query}
+    return render(request, "beneficiaries/roster_list.html", context)
 
 
 @login_required
@@ -94,6 +127,14 @@ def roster_detail(request, pk: int):
         else:
             plan = StoredPreview(preview["counts"], preview["errors"], preview["error_count"])
             context["plan"] = plan
+            context["confirm"] = _(
+                "导入 %(department)s %(date)s 名单（%(rows)s 行）：新增身份 %(new)s 人，"
+                "变更 %(changed)s 人，终止 %(terminated)s 人，未变 %(unchanged)s 人。确定导入？"
+            ) % {
+                "department": batch.get_department_display(),
+                "date": f"{batch.as_of:%Y-%m-%d}",
+                **{k: plan.counts.get(k, 0) for k in _COUNTS},
+            }
             context["can_apply"] = (
                 not plan.error_count
                 and request.user.has_perm("beneficiaries.add_rosterbatch")

@@ -44,4 +44,4 @@ class AuditEvent(models.Model):
         ordering = ["-at"]
 
     def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.get_action_display()}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user or _('系统')} {self.get_action_display()}"

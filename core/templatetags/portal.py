@@ -38,3 +38,20 @@ def percent(value):
         return ""
     pct = (Decimal(value) * 100).normalize()
     return f"{pct:f}%"
+
+
+@register.simple_tag
+def sort_header(listing, key):
+    """A list header that sorts by its column (core.listing.Listing.header)."""
+    return listing.header(key)
+
+
+@register.filter
+def paren(value):
+    """The value in brackets of the page's language: （乌海市） in Chinese, " (Wuhai)" in English.
+
+    Full-width brackets typed into a template showed on English pages too.
+    """
+    from django.utils.translation import gettext
+
+    return gettext("（%(text)s）") % {"text": value}

@@ -304,6 +304,7 @@ def test_roster_upload_preview_and_confirm(client, caseworker_haibowan, person):
         "unchanged": 0,
     }
     assert preview.context["can_apply"]
+    assert "新增身份 1 人，变更 0 人，终止 1 人，未变 0 人。确定导入？" in preview.content.decode()
     assert not Person.objects.filter(id_number=newcomer).exists()
     client.post(reverse("beneficiaries:roster_apply", args=[batch.pk]))
     batch.refresh_from_db()

@@ -84,9 +84,25 @@ def _intake(journey, institution):
     assert "3,500.00" in page.inner_text("main")  # the preview of example A
     journey.shot("bill-previewed")
 
+    question = page.get_attribute(f"form[action='/claims/{pk}/submit/'] button", "data-confirm")
+    assert "1 张票据" in question and "3,500.00" in question  # the dialog says what will happen
     submit(page, f"form[action='/claims/{pk}/submit/']")
     expect_path(page, rf"/claims/{pk}/")
     journey.shot("submitted")
+
+    # A second look: withdraw it to draft with a reason, then submit it again.
+    page.fill(
+        f"form[action='/claims/{pk}/withdraw/'] textarea, "
+        f"form[action='/claims/{pk}/withdraw/'] input[name=reason]",
+        "补充出院小结",
+    )
+    submit(page, f"form[action='/claims/{pk}/withdraw/']")
+    expect_path(page, rf"/claims/{pk}/")
+    assert Application.objects.get(pk=pk).status == Application.Status.DRAFT
+    assert "补充出院小结" in page.inner_text("main")  # in the transition log
+    journey.shot("withdrawn")
+    submit(page, f"form[action='/claims/{pk}/submit/']")
+    expect_path(page, rf"/claims/{pk}/")
     return Application.objects.get(pk=pk)
 
 

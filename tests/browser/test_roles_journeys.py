@@ -214,3 +214,26 @@ def test_admin_policy_validation(journey, admin_city):
     latest = policy.history.latest()
     assert latest.annual_cap == Decimal("90000") and latest.history_user == admin_city
     journey.shot("policy-saved")
+
+
+def test_lists_sort_and_export_in_english(journey, caseworker_haibowan, haibowan):
+    for name in ["乙二", "甲一", "丙三"]:
+        PersonFactory(region=haibowan, name=name)
+    page = journey.sign_in(caseworker_haibowan)
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
+    journey.goto("/beneficiaries/")
+    with page.expect_navigation():
+        page.locator("th a.sort-link[href*='sort=name']").first.click()
+    assert "sort=name" in page.url
+    assert page.locator("th a.sort-link .bi-caret-up-fill").count() == 1
+    with page.expect_navigation():
+        page.locator("th a.sort-link[href*='sort=-name']").first.click()
+    names = page.locator("tbody tr td:first-child").all_inner_texts()
+    assert names == sorted(names, reverse=True)
+    journey.shot("persons-sorted-en")
+    link = page.locator("a[data-export-link]")
+    assert "sort=-name" in link.get_attribute("href")
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename.endswith(".xlsx")

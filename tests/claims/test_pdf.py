@@ -59,3 +59,20 @@ def test_a_batch_is_one_document_with_a_page_per_form(approved_pair):
     assert approved_pair[1].total == Decimal("4000.00")
     assert "肆仟元整" in second
     assert "非定点医药机构" in second
+
+
+def test_a_19_digit_bank_account_stays_on_one_line_inside_its_cell(approved_pair):
+    application = approved_pair[0]
+    application.bank_name, application.bank_account = "中国农业银行乌海分行", "6228480012345678901"
+    application.save(update_fields=["bank_name", "bank_account"])
+    page = PdfReader(io.BytesIO(pdf.render_forms([application]))).pages[0]
+    found = []
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if "6228480012345678901" in text:
+            found.append((tm[4] * cm[0] + cm[4], tm[0] * cm[0] * font_size or font_size))
+
+    assert "6228480012345678901" in page.extract_text(visitor_text=visit)
+    [(x, size)] = found
+    cell_right = float(page.mediabox.width) - (14 + 1.5) / 25.4 * 72  # page margin, padding
+    assert x + 19 * 0.55 * size < cell_right  # Noto Sans CJK digits are about 0.55 em wide

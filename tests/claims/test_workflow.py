@@ -184,3 +184,17 @@ def test_a_user_of_another_district_cannot_change_the_application(submitted, cas
 def test_a_regional_viewer_cannot_approve(submitted, regional_viewer):
     with pytest.raises(PermissionDenied):
         services.application_approve(application=submitted, by=regional_viewer)
+
+
+def test_stored_steps_are_in_the_portals_language_whoever_assessed(
+    near_subsistence_person, city_hospital, caseworker_haibowan
+):
+    from django.utils import translation
+
+    application = new_application(
+        near_subsistence_person, caseworker_haibowan, bills=[example_a(city_hospital)]
+    )
+    with translation.override("en"):
+        services.application_submit(application=application, by=caseworker_haibowan)
+    steps = application.bills.get().steps
+    assert steps and any("年度救助限额" in line for line in steps)

@@ -145,6 +145,7 @@ def test_finish_page_previews_then_confirms_and_prints(
     client.force_login(accountant_city)
     page = client.get(url).content.decode()
     assert "县级配套资金" in page and "1,500.00" in page
+    assert "完成 2023年7月对账：账簿余额 1,500.00 元，未达账项 1 笔" in page
     preview = client.post(url, {"statement_balance": "900", "preview": "1"}).content.decode()
     assert "相差 100.00 元" in preview
     refused = client.post(url, {"statement_balance": "900", "confirm": "1"}).content.decode()

@@ -39,7 +39,7 @@ def test_the_plain_row_is_the_csv_of_section_9_4(supervisor_city):
 def test_the_display_row_adds_the_kind_and_shows_labels(supervisor_city):
     alert = make_alert(1, burden=None, subject="S1")
     row = alert_export_row(alert, full_id=False, display=True)
-    assert len(row) == len(alert_export_header(display=True)) == 14
+    assert len(row) == len(alert_export_header(display=True)) == 16
     assert row[0] == alert.certno[:6] + "********" + alert.certno[-4:]
     assert row[3] == alert.get_kind_display()
     assert row[4] == alert.get_watch_display()

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from factories import IdentityFactory, PersonFactory
 from monitoring_helpers import certno, srow
 
@@ -338,3 +339,26 @@ def test_an_area_run_counts_the_rows_of_the_areas_persons(import_rows):
     incremental = scan(area="150302")
     assert (incremental.mode, incremental.rows_scanned) == ("incremental", 2)
     assert scan(area="150303").rows_scanned == 0  # nobody of Wuda was touched since
+
+
+def test_the_alert_page_lists_the_manual_bills_behind_the_burden(
+    import_rows, caseworker_haibowan, client
+):
+    p = person(1)
+    import_rows([srow("S1", p.id_number, "20000.00")])
+    bill = _manual_bill(
+        p,
+        caseworker_haibowan,
+        status="approved",
+        total_cost="5000.01",
+        basic="2000.00",
+        assistance="1000.00",
+    )
+    scan()
+    alert = Alert.objects.get()
+    client.force_login(caseworker_haibowan)
+    response = client.get(reverse("monitoring:alert_detail", args=[alert.pk]))
+    [listed] = response.context["manual_bills"]
+    assert listed == bill and listed.burden == Decimal("2000.01")
+    html = response.content.decode()
+    assert "data-manual-bills" in html and "INV1" in html and "2,000.01" in html

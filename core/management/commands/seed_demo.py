@@ -20,6 +20,8 @@ DEFAULT_PASSWORD = "wuhai-demo-2023"
 
 # Order matters: funds receive income before claims are paid; monitoring scans what exists.
 DEMO_APPS = ["beneficiaries", "funds", "claims", "monitoring"]
+# Then data dated in the current year (2023 stays for the worked examples).
+DEMO_PRESENT = "core.demo_present"
 
 DEMO_USERS = [
     # username, name, region, roles, is_staff, is_superuser
@@ -69,6 +71,7 @@ class Command(BaseCommand):
             for app in DEMO_APPS:
                 counts.update(importlib.import_module(f"{app}.demo").seed(users=users))
             counts.update(demo_region.seed(users=users, today=shanghai_today()))
+            counts.update(importlib.import_module(DEMO_PRESENT).seed(users=users))
 
         self.stdout.write(self.style.SUCCESS(f"{settings.PORTAL_NAME} 演示数据已就绪。"))
         for key, value in counts.items():
