@@ -1,6 +1,16 @@
 from .audit import AuditEvent, HistoricalAuditBase
+from .jobs import ChunkedRun, RunChunk
 from .policy import Policy, PolicyCategory
 from .regions import Region
 from .users import User
 
-__all__ = ["AuditEvent", "HistoricalAuditBase", "Policy", "PolicyCategory", "Region", "User"]
+__all__ = [
+    "AuditEvent",
+    "ChunkedRun",
+    "HistoricalAuditBase",
+    "RunChunk",
+    "Policy",
+    "PolicyCategory",
+    "Region",
+    "User",
+]
