@@ -96,26 +96,29 @@ def every_nth(sorted_keys: Sequence[str], size: int) -> list[str]:
 
 def quantile_boundaries(sql: str, params: Sequence, chunks: int) -> list[str]:
     """Boundaries cutting the keys that `sql` returns (one column, duplicates allowed: each
-    row weighs one) into `chunks` ranges of about equal rows: the first key of each tile."""
+    row weighs one) into at most `chunks` ranges of about equal rows: the first key of each
+    tile but the first (a key equal to the smallest would only cut off an empty range)."""
     if chunks <= 1:
         return []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            fractions = ", ".join(str(i / chunks) for i in range(1, chunks))
+            fractions = ", ".join(str(i / chunks) for i in range(chunks))
             cursor.execute(
-                f"SELECT percentile_disc(ARRAY[{fractions}]) WITHIN GROUP (ORDER BY k) "
-                f"FROM ({sql}) AS keys(k)",
+                f"WITH keys(k) AS ({sql}) "
+                f"SELECT percentile_disc(ARRAY[{fractions}]) WITHIN GROUP (ORDER BY k) FROM keys",
                 list(params),
             )
             found = cursor.fetchone()[0] or []
         else:
             cursor.execute(
-                f"SELECT MIN(k) FROM (SELECT k, NTILE({chunks}) OVER (ORDER BY k) AS tile "
-                f"FROM ({sql}) AS keys(k)) AS t GROUP BY tile HAVING tile > 1",
+                f"WITH keys(k) AS ({sql}) SELECT MIN(k) FROM (SELECT k, "
+                f"NTILE({chunks}) OVER (ORDER BY k) AS tile FROM keys) AS t "
+                "GROUP BY tile ORDER BY tile",
                 list(params),
             )
             found = [row[0] for row in cursor.fetchall()]
-    return [key for key in found if key is not None]
+    found = [key for key in found if key is not None]
+    return sorted({key for key in found[1:] if key > found[0]}) if found else []
 
 
 # --- Starting -------------------------------------------------------------------------------
