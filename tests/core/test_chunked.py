@@ -155,7 +155,8 @@ def test_quantile_boundaries_balance_rows():
         for n in range(100):
             cursor.execute("INSERT INTO keys_test VALUES (%s)", [f"{n:03d}"])
     bounds = chunked.quantile_boundaries("SELECT k FROM keys_test", [], 4)
-    assert bounds == ["025", "050", "075"]
+    # The first key of each quarter (PostgreSQL's percentile_disc may land one key earlier).
+    assert [int(b) for b in bounds] in ([25, 50, 75], [24, 49, 74])
     assert chunked.quantile_boundaries("SELECT k FROM keys_test", [], 1) == []
 
 
