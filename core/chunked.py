@@ -326,7 +326,7 @@ def fail(run: ChunkedRun, error: str) -> None:
         job.fail(run, error)
 
 
-def wait(run: ChunkedRun, *, poll: float = 0.5) -> list[dict]:
+def wait(run: ChunkedRun, *, poll: float = 0.1) -> list[dict]:
     """For a job its caller merges: work on chunks here too, wait for the rest (taking over
     those of dead workers), then claim the merge and return the results in range order.
     Raises ChunkedJobFailed if a chunk failed. The caller ends with `complete(run)`."""

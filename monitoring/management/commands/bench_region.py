@@ -52,8 +52,8 @@ def bench_regions() -> list[str]:
         counties = list(counties)
         if city.code == WUHAI:
             regions += counties[:3]
-        elif counties:
-            regions.append(counties[0])
+        else:  # the county of the city, or the city itself where counties are not loaded
+            regions.append(counties[0] if counties else city.code)
     return regions
 
 
@@ -70,13 +70,16 @@ class Command(BaseCommand):
         parser.add_argument("--rows", type=int, default=2_000_000)
         parser.add_argument("--persons", type=int, default=400_000)
         parser.add_argument("--chunks", type=int, default=8, help="person ranges of a scan")
-        parser.add_argument("--sim-range", type=int, default=10_000, help="persons a 测算 chunk")
+        parser.add_argument(
+            "--sim-range", type=int, default=0, help="persons a 测算 chunk (0: an eighth)"
+        )
         parser.add_argument("--engine-bills", type=int, default=100_000)
         parser.add_argument("--repeat", type=int, default=2, help="timed runs of each")
         parser.add_argument("--skip-generate", action="store_true")
+        parser.add_argument("--force", action="store_true", help="a database without 'bench'")
 
     def handle(self, *args, rows, persons, chunks, sim_range, engine_bills, repeat, **opts):
-        self._check_target()
+        self._check_target(opts["force"])
         figures = {
             "database": connection.settings_dict["NAME"],
             "rows": rows,
@@ -91,6 +94,9 @@ class Command(BaseCommand):
             figures["generate_seconds"] = round(time.monotonic() - started, 1)
             self._log(f"generated {rows:,} rows in {figures['generate_seconds']} s")
         figures.update(self._bare_vs_scan(repeat))
+        if not sim_range:
+            sim_range = max(1, -(-self._wuhai_persons() // 8))
+        figures["simulation_range_persons"] = sim_range
         env = {
             "HIGH_COST_SCAN_CHUNKS": str(chunks),
             "HIGH_COST_SCAN_CHUNK_MIN_ROWS": "0",
@@ -105,14 +111,23 @@ class Command(BaseCommand):
         figures["load_average_at_end"] = os.getloadavg()
         self.stdout.write(json.dumps(figures, ensure_ascii=False, indent=2))
 
-    def _check_target(self):
+    def _check_target(self, force: bool):
         if connection.vendor != "postgresql":
             raise CommandError("bench_region runs on PostgreSQL only")
         name = connection.settings_dict["NAME"]
-        if "bench" not in name:
+        if "bench" not in name and not force:
             raise CommandError(f"refusing to empty the tables of {name!r} (name without 'bench')")
         if not settings.CELERY_BROKER_URL.startswith("redis://"):
             raise CommandError("bench_region needs CELERY_BROKER_URL=redis://… (real workers)")
+
+    def _wuhai_persons(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(DISTINCT certno) FROM monitoring_settlement "
+                "WHERE year = %s AND insu_admdvs LIKE '1503%%'",
+                [SCAN_YEAR],
+            )
+            return cursor.fetchone()[0]
 
     def _log(self, message):
         self.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}")
@@ -126,7 +141,7 @@ class Command(BaseCommand):
                 "core_runchunk, core_chunkedrun, claims_simulationrun, "
                 "beneficiaries_identity, beneficiaries_historicalidentity CASCADE"
             )
-            cursor.execute("DELETE FROM beneficiaries_person WHERE id_number LIKE '15%%'")
+            cursor.execute("DELETE FROM beneficiaries_person WHERE id_number LIKE '15%%'", [])
 
     def _generate(self, count: int, persons: int) -> int:
         """Rows straight into the table from a server-side generator (not what is measured)."""
@@ -155,7 +170,8 @@ class Command(BaseCommand):
             "region_id, residence, relation, created_at, updated_at) "
             "SELECT certno, '测试' || idx, 'M', date '1960-01-01', '', region, 'urban', '', "
             "now(), now() FROM bench_person WHERE region LIKE '1503%%' "
-            "ON CONFLICT (id_number) DO NOTHING"
+            "ON CONFLICT (id_number) DO NOTHING",
+            [],
         )
         cursor.execute(
             "INSERT INTO beneficiaries_identity (person_id, category, start, department, "
@@ -163,7 +179,8 @@ class Command(BaseCommand):
             "SELECT p.id, (ARRAY['destitute','subsistence','poverty_risk','near_subsistence',"
             "'illness_impoverished','other_special'])[1 + p.id %% 6], date '2020-01-01', "
             "'civil_affairs', '', p.region_id, '', now() FROM beneficiaries_person p "
-            "JOIN bench_person b ON b.certno = p.id_number"
+            "JOIN bench_person b ON b.certno = p.id_number",
+            [],
         )
 
     def _bare(self) -> float:
