@@ -19,9 +19,15 @@ def test_bench_region_runs_only_on_postgresql(settings):
 
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_bench_region_prints_the_figures_on_a_tiny_size(settings):
+def test_bench_region_prints_the_figures_on_a_tiny_size(settings, monkeypatch):
     if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith("redis"):
         pytest.skip("needs PostgreSQL and Redis (CI)")
+    db = connection.settings_dict
+    # The command's workers inherit the environment: point them at the test database.
+    monkeypatch.setenv(
+        "DATABASE_URL",
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+    )
     from config.celery import app
 
     app.conf.task_always_eager = False

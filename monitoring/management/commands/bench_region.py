@@ -249,6 +249,8 @@ class Command(BaseCommand):
             started = time.monotonic()
             simulation_run_task.delay(run.pk)
             while run.status not in ("success", "failed"):
+                if time.monotonic() - started > 3600:
+                    raise CommandError("the 测算 run did not finish within an hour")
                 time.sleep(0.2)
                 run.refresh_from_db()
             seconds.append(round(time.monotonic() - started, 2))
