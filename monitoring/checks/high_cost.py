@@ -499,9 +499,8 @@ def high_cost(ctx: CheckContext) -> None:
         touched_certnos = set(
             Person.objects.filter(pk__in=person_ids).values_list("id_number", flat=True)
         )
-    from monitoring.scan_chunks import chunked_scan_burdens
+    from monitoring.scan_chunks import chunked_scan_burdens  # by person range over the workers
 
-    # A full scan of a large year is split by person range over the workers (same result).
     candidates, scanned = chunked_scan_burdens(
         ctx,
         watermark=watermark,
