@@ -100,8 +100,11 @@ def _decided_bills(year: int):
     )
 
 
-def simulation_persons(area: Region, year: int) -> list[str]:
-    """(a) ID numbers of the area's persons with settlements or manual bills in `year`, sorted.
+def simulation_persons(
+    area: Region, year: int, lo: str | None = None, hi: str | None = None
+) -> list[str]:
+    """(a) ID numbers of the area's persons with settlements or manual bills in `year`, sorted;
+    with `lo`/`hi`, only those in the range [lo, hi) (a chunk over the workers).
 
     A person of the area: one whose registered region is in the area's subtree; a person known
     only from settlements belongs to the region of the settlement (`insu_admdvs`, §7).
@@ -114,6 +117,12 @@ def simulation_persons(area: Region, year: int) -> list[str]:
         .values_list("application__person__id_number", flat=True)
         .distinct()
     )
+    if lo is not None:
+        settled = settled.filter(certno__gte=lo)
+        manual = manual.filter(application__person__id_number__gte=lo)
+    if hi is not None:
+        settled = settled.filter(certno__lt=hi)
+        manual = manual.filter(application__person__id_number__lt=hi)
     return sorted(set(settled) | set(manual))
 
 

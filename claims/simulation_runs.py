@@ -15,12 +15,7 @@ from django.utils.translation import gettext as _
 
 from claims.management.commands.assess import InputError, _policy
 from claims.models import SimulationRun
-from claims.simulation import (
-    SimulationError,
-    coordination_area,
-    policy_for_year,
-    simulation_run,
-)
+from claims.simulation import SimulationError, coordination_area, policy_for_year
 from core.scoping import can_write
 
 PERMISSION = "core.change_policy"  # 管理员: the bureau's staff who set the standards
@@ -65,7 +60,9 @@ def _enqueue(run_id: int) -> None:
 
 
 def simulation_run_execute(*, run_id: int) -> SimulationRun | None:
-    """Compute a queued run and save its result; None when another worker has claimed it.
+    """Start a queued run: its persons fan out as chunk tasks over the `simulation` workers
+    (claims.simulation_chunks), the last chunk saves the result; None when another worker
+    has claimed the run. In eager mode (embedded, tests) the run is finished on return.
 
     Progress (chunks done) is saved as the chunks finish, so the page can show it.
     """
@@ -76,27 +73,17 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun | None:
         return None
     run = SimulationRun.objects.get(pk=run_id)
 
-    def progress(done: int, total: int) -> None:
-        SimulationRun.objects.filter(pk=run_id).update(chunks_done=done, chunks_total=total)
-
+    from claims.simulation_chunks import simulation_fan_out
     from core.dates import shanghai_today
 
     try:
-        result = simulation_run(
-            area_code=run.area_id,
-            year=run.year,
-            draft=_policy(run.draft),
-            today=shanghai_today(),
-            on_chunk=progress,
-            breakdown=True,
-        )
+        _policy(run.draft)
+        simulation_fan_out(run, today=shanghai_today())
     except (InputError, SimulationError) as exc:
         _finish(run, SimulationRun.Status.FAILED, error=str(exc))
     except Exception as exc:  # a bug or a lost database: the run must not stay "running"
         _finish(run, SimulationRun.Status.FAILED, error=repr(exc))
         raise
-    else:
-        _finish(run, SimulationRun.Status.SUCCESS, result=result)
     run.refresh_from_db()
     return run
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -285,6 +286,24 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=15)
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=120)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# One queue per job kind, so a long job of one kind does not starve the others: a worker
+# started without -Q consumes them all (one host); several hosts each take some with
+# `celery -A config worker -Q checks` etc. Chunks of a chunked job (core.chunked) go to the
+# queue of their job: high-cost scan chunks to `checks`, 测算 chunks to `simulation`.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "imports", "checks", "simulation")]
+CELERY_TASK_ROUTES = {
+    "monitoring.tasks.settlement_import_task": {"queue": "imports"},
+    "monitoring.tasks.run_check_task": {"queue": "checks"},
+    "claims.tasks.simulation_task": {"queue": "simulation"},
+    "claims.tasks.simulation_run_task": {"queue": "simulation"},
+}
+# A full high-cost scan of a year with at least this many settlements is split into this
+# many person ranges over the `checks` workers (monitoring.scan_chunks); 测算 runs are cut
+# into ranges of SIMULATION_RANGE_PERSONS persons (claims.simulation_chunks).
+HIGH_COST_SCAN_CHUNKS = env.int("HIGH_COST_SCAN_CHUNKS", default=8)
+HIGH_COST_SCAN_CHUNK_MIN_ROWS = env.int("HIGH_COST_SCAN_CHUNK_MIN_ROWS", default=1_000_000)
+SIMULATION_RANGE_PERSONS = env.int("SIMULATION_RANGE_PERSONS", default=10_000)
 
 # --- Logging ----------------------------------------------------------------------------
 

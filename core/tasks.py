@@ -9,3 +9,20 @@ def health_check() -> dict:
     from core.models import Region
 
     return {"regions": Region.objects.count(), "database": connection.vendor}
+
+
+@shared_task(acks_late=True)
+def chunk_task(run_id: int) -> dict:
+    """Take one pending chunk of a chunked run (core.chunked) and do it; the last one merges.
+    The queue is the job's (checks, simulation), chosen when the run is dispatched."""
+    from core.chunked import work_one
+
+    return {"run": run_id, "worked": work_one(run_id)}
+
+
+@shared_task
+def chunked_sweep_task() -> dict:
+    """Beat: chunks of dead workers back to pending and queued again (core.chunked.sweep)."""
+    from core.chunked import sweep
+
+    return {"requeued": sweep()}

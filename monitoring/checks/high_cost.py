@@ -148,7 +148,16 @@ def _touched(year, touched_after, touched_certnos) -> tuple[str, list]:
 
 
 def _burden_sql(
-    ctx, *, year, period_end, floor, pr_floor, reference, touched_after, touched_certnos
+    ctx,
+    *,
+    year,
+    period_end,
+    floor,
+    pr_floor,
+    reference,
+    touched_after,
+    touched_certnos,
+    certno_range=(None, None),
 ):
     """SQL returning (certno, burden, rows) for persons who may alert, plus the row total.
 
@@ -159,6 +168,11 @@ def _burden_sql(
     where = ["year = %s", "enddate <= %s"]
     params: list = [year, period_end]
     touched_clause, touched_params = _touched(year, touched_after, touched_certnos)
+    # A chunk of a chunked scan (monitoring.scan_chunks): the persons of [lo, hi) only.
+    range_clause, range_params = certno_range_sql(*certno_range)
+    if range_clause:
+        touched_clause = " AND ".join(filter(None, [touched_clause, range_clause]))
+        touched_params = [*touched_params, *range_params]
     if touched_clause:
         where.append(touched_clause)
         params += touched_params
@@ -194,6 +208,18 @@ def _burden_sql(
     total = (f"SELECT NULL, NULL, COUNT(*), 1 FROM ({rows}) AS t", list(params))
     # SQLite sums NUMERIC as floats: compare with float floors; the exact test is in Python.
     return sql, [*params, float(floor), float(pr_floor), *having_params], total
+
+
+def certno_range_sql(lo: str | None, hi: str | None) -> tuple[str, list]:
+    """SQL condition on `certno` for the half-open range [lo, hi) (None: open-ended)."""
+    parts, params = [], []
+    if lo is not None:
+        parts.append("certno >= %s")
+        params.append(lo)
+    if hi is not None:
+        parts.append("certno < %s")
+        params.append(hi)
+    return " AND ".join(parts), params
 
 
 def _incremental_sql_pg(
@@ -409,8 +435,11 @@ def high_cost(ctx: CheckContext) -> None:
         return
     touched_after = state.last_settlement_id if incremental else None
     touched_certnos = _touched_certnos(state, reference) if incremental else set()
-    candidates, scanned = scan_burdens(
+    from monitoring.scan_chunks import chunked_scan_burdens  # by person range over the workers
+
+    candidates, scanned = chunked_scan_burdens(
         ctx,
+        watermark=watermark,
         year=period.year,
         period_end=period.end,
         # Lowest lines over the areas, less a yuan: a superset; the exact test is in Python.

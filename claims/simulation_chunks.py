@@ -1,0 +1,115 @@
+"""A recorded 测算 run (SimulationRun) fanned out over the workers (core.chunked, queue
+`simulation`).
+
+The area's persons of the year (`simulation_persons`) are cut into ranges of
+`SIMULATION_RANGE_PERSONS` ID numbers; each range is one chunk task that lists its own persons
+again (an index range scan) and simulates them in `CHUNK_SIZE` batches (`simulate_chunk`),
+returning a `Partial`. The last chunk to finish merges the partials (`merge_partials`) into
+the §12 result and saves it on the run, exactly once; progress is the chunks done.
+The result is the one `simulation_run` computes in one process: the ranges are disjoint and
+cover every person, and partials are exact sums.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+
+from claims import adapters
+from claims.models import SimulationRun
+from claims.simulation import (
+    CHUNK_SIZE,
+    Partial,
+    chunks,
+    coordination_area,
+    merge_partials,
+    policy_for_year,
+    simulate_chunk,
+    simulation_persons,
+    simulation_result,
+)
+from core import chunked
+
+KIND = "simulation"
+
+
+def range_persons() -> int:
+    return int(getattr(settings, "SIMULATION_RANGE_PERSONS", 10 * CHUNK_SIZE))
+
+
+def simulation_fan_out(run: SimulationRun, *, today: date) -> chunked.ChunkedRun:
+    """Cut the run's persons into ranges and queue them. Raises SimulationError for an
+    unknown area or a year without a policy in force (nothing is queued then)."""
+    area = coordination_area(run.area_id)
+    policy_for_year(area.code, run.year)
+    persons = simulation_persons(area, run.year)
+    ranges = chunked.ranges_of(chunked.every_nth(persons, range_persons()))
+    params = {
+        "simulation_run": run.pk,
+        "area": area.code,
+        "year": run.year,
+        "draft": run.draft,
+        "today": today.isoformat(),
+    }
+    job_run = chunked.start(KIND, key=str(run.pk), params=params, ranges=ranges)
+    done, total = job_run.progress()
+    SimulationRun.objects.filter(pk=run.pk).update(chunks_done=done, chunks_total=total)
+    chunked.dispatch(job_run)
+    return job_run
+
+
+def simulate_range(params: dict, lo: str | None, hi: str | None) -> dict:
+    """One range of persons under the policy in force and the draft: a Partial as JSON."""
+    from claims.management.commands.assess import _policy
+
+    area = coordination_area(params["area"])
+    year = params["year"]
+    policies = {
+        "in_force": adapters.engine_policy(policy_for_year(area.code, year)),
+        "draft": _policy(params["draft"]),
+    }
+    today = date.fromisoformat(params["today"])
+    persons = simulation_persons(area, year, lo, hi)
+    partial = merge_partials(
+        simulate_chunk(area_code=area.code, year=year, certnos=c, policies=policies, today=today)
+        for c in chunks(persons)
+    )
+    return partial.as_dict()
+
+
+def _merge(job_run: chunked.ChunkedRun, results: list[dict]) -> None:
+    from claims.simulation_runs import _finish
+
+    params = job_run.params
+    merged = merge_partials(Partial.from_dict(r) for r in results)
+    run = SimulationRun.objects.get(pk=params["simulation_run"])
+    run.chunks_done = run.chunks_total = job_run.chunks_total
+    run.save(update_fields=["chunks_done", "chunks_total"])
+    result = simulation_result(params["area"], params["year"], merged, breakdown=True)
+    _finish(run, SimulationRun.Status.SUCCESS, result=result)
+
+
+def _fail(job_run: chunked.ChunkedRun, error: str) -> None:
+    from claims.simulation_runs import _finish
+
+    run = SimulationRun.objects.get(pk=job_run.params["simulation_run"])
+    _finish(run, SimulationRun.Status.FAILED, error=error)
+
+
+def _progress(job_run: chunked.ChunkedRun, done: int, total: int) -> None:
+    SimulationRun.objects.filter(pk=job_run.params["simulation_run"]).update(
+        chunks_done=done, chunks_total=total
+    )
+
+
+chunked.register(
+    chunked.Job(
+        kind=KIND,
+        queue="simulation",
+        work=simulate_range,
+        merge=_merge,
+        fail=_fail,
+        progress=_progress,
+    )
+)
