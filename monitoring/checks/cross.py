@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from importlib import import_module
 
 from django.apps import apps
 from django.db.models import Count, Q, Sum
@@ -424,6 +425,8 @@ def benefit_after_coverage(ctx: CheckContext) -> None:
         findings=all_findings(),
         close_missing=_scope_alerts(ctx, Q(period=ctx.period.text)),
     )
+    if _claims_model("RecoveryCase") is not None:  # a later alert links to its recovery case
+        import_module("claims.recovery").link_benefit_alerts(year=ctx.period.year)
 
 
 @register("missed_reimbursement")

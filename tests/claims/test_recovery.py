@@ -242,3 +242,21 @@ def test_a_partly_paid_top_up_is_refused_with_a_message(
     proposal = Proposal.objects.get()
     with pytest.raises(ValidationError, match="部分补发"):
         topup.proposal_to_application(proposal=proposal, by=caseworker_haibowan)
+
+
+def test_a_benefit_after_coverage_alert_raised_later_links_to_the_open_case(
+    overpaid, caseworker_haibowan
+):
+    from monitoring.checks import check_run
+
+    case = recovery.recovery_open(proposal=overpaid, by=caseworker_haibowan)
+    assert case.benefit_alert is None
+    check_run(name="benefit_after_coverage", period="2023")
+    alert = Alert.objects.get(kind=Alert.Kind.BENEFIT_AFTER_COVERAGE, subject=overpaid.record)
+    case.refresh_from_db()
+    assert case.benefit_alert == alert
+    assert alert.status == Alert.Status.IN_PROGRESS
+    assert str(case.pk) in alert.notes.get().text
+    check_run(name="benefit_after_coverage", period="2023")  # a re-run changes nothing
+    assert alert.notes.count() == 1
+    assert list(alert.recovery_cases.all()) == [case]
