@@ -30,6 +30,7 @@ from claims import adapters, engine
 from claims.models import Application, Bill, Institution
 from claims.models_corrections import Proposal, ReassessmentRun, RecoveryCase
 from claims.simulation import SimulationError
+from claims.topup import decided_topups
 
 ZERO = Decimal("0.00")
 CHUNK_SIZE = 500  # persons per task
@@ -262,6 +263,7 @@ def _replaced_bills(person, year: int) -> set[int]:
             person=person,
             year=year,
             bill__isnull=False,
+            paid=0,
             application__status__in=Application.DECIDED_STATUSES,
         ).values_list("bill_id", flat=True)
     )
@@ -271,7 +273,7 @@ def _manual_bills(person, year: int) -> list[Bill]:
     """The year's manual bills: those of decided applications, and those of rejected ones whose
     invoice no other application reimbursed (now covered, they are a top-up, §11)."""
     bills = list(
-        Bill.objects.filter(application__person=person, year=year)
+        Bill.objects.filter(application__person=person, year=year, topup_of="")
         .filter(
             Q(application__status__in=Application.DECIDED_STATUSES, active=True)
             | Q(application__status=Application.Status.REJECTED)
@@ -342,10 +344,12 @@ def person_year_records(
     institutions = {i.code: i for i in Institution.objects.filter(code__in=codes)}
     timeline = person_timeline(settlements, manual, institutions=institutions, area_code=area.code)
     after, _state = engine.assess_bills(rules, identities, engine.YearToDate.zero(), timeline, day)
-    # The year as it was paid: settlements at maf_pay, approved bills at their assistance.
+    # The year as it was paid: settlements at maf_pay, approved bills at their assistance,
+    # each with what its decided top-ups (补发 of a partly paid record) added.
+    topups = decided_topups(person, year)
     paid_bills = {str(b.pk): b for b in manual if b.active and b.covered}
     maf = {f"setl:{s['setl_id']}": s["maf_pay"] for s in adapters.net_settlements(settlements)}
-    as_paid = [b for b in (_as_paid(b, paid_bills, maf, area.code) for b in timeline) if b]
+    as_paid = [b for b in (_as_paid(b, paid_bills, maf, topups, area.code) for b in timeline) if b]
     paid_results, _state = engine.assess_bills(
         rules, identities, engine.YearToDate.zero(), as_paid, day
     )
@@ -363,20 +367,30 @@ def person_year_records(
         record = _record(bill, result, paid_by_id.get(bill.id), maf, bills_by_id, paid_bills)
         if bill.id.startswith("setl:"):
             record.due, record.known = _settlement_due(
-                result, before_by_id.get(bill.id), record.paid, known=before is not None
+                result,
+                before_by_id.get(bill.id),
+                record.paid + topups.get(record.record, (ZERO, ZERO))[1],
+                known=before is not None,
             )
+        record.paid += topups.get(record.record, (ZERO, ZERO))[1]
         record.paid -= recovered.get(record.record, ZERO)
         records.append(record)
     return records
 
 
-def _as_paid(bill: engine.Bill, paid_bills: dict, maf: dict, area_code: str):
+def _as_paid(bill: engine.Bill, paid_bills: dict, maf: dict, topups: dict, area_code: str):
     """A record of the timeline as it was paid: a settlement at its maf_pay, an approved bill
-    at its approved assistance (the replay of §4); None for what nothing was paid for."""
+    at its approved assistance (the replay of §4), plus its top-ups' basic assistance; None for
+    what nothing was paid for."""
+    record = bill.id if bill.id.startswith("setl:") else f"bill:{bill.id}"
+    extra = topups.get(record, (ZERO, ZERO))[0]
     if bill.id.startswith("setl:"):
-        return dataclasses.replace(bill, paid_assistance=maf[bill.id])
+        return dataclasses.replace(bill, paid_assistance=maf[bill.id] + extra)
     manual = paid_bills.get(bill.id)
-    return adapters.replayed_bill(manual, area_code=area_code) if manual else None
+    if manual is None:
+        return None
+    replayed = adapters.replayed_bill(manual, area_code=area_code)
+    return dataclasses.replace(replayed, paid_assistance=replayed.paid_assistance + extra)
 
 
 def _settlement_due(after, before, maf: Decimal, *, known: bool) -> tuple[Decimal, bool]:

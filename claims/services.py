@@ -386,7 +386,11 @@ def _save_results(assessment, *, at) -> None:
         bill.tilted_assistance = result.tilted_assistance
         bill.total = result.total
         bill.steps = result.step_lines(_)
-        bill.save(update_fields=RESULT_FIELDS)
+        if bill.topup_of:  # a top-up of a partly paid record (补发, §11)
+            from claims.topup import paid_step
+
+            bill.steps.append(paid_step(bill))
+        bill.save(update_fields=[*RESULT_FIELDS, "paid_before"])
 
 
 def _save_totals(application: Application, assessment) -> list[str]:

@@ -108,15 +108,16 @@ def manual_bill_burden_sql(year: int, period_end: date) -> tuple[str, list] | No
 def _claims_bill_sql(year: int, period_end: date) -> tuple[str, list] | None:
     """Per bill of an application under way or decided (not a draft, not rejected): its cost
     after basic and critical-illness insurance when no imported settlement carries its
-    settlement ID (else the settlement already counts it), less the assistance approved on it
+    settlement ID (else the settlement already counts it) and it is no top-up (补发) of a
+    partly paid record (the record counts the cost), less the assistance approved on it
     (approved or paid applications). A bill belongs to the year of its discharge/service date."""
     Application = apps.get_model("claims", "Application")
     counted = [Application.Status.SUBMITTED, *Application.DECIDED_STATUSES]
     decided = list(Application.DECIDED_STATUSES)
     sql = (
         "SELECT p.id_number AS certno, "
-        "(CASE WHEN b.setl_id = '' OR NOT EXISTS (SELECT 1 FROM monitoring_settlement s "
-        "WHERE s.setl_id = b.setl_id) "
+        "(CASE WHEN b.topup_of = '' AND (b.setl_id = '' OR NOT EXISTS "
+        "(SELECT 1 FROM monitoring_settlement s WHERE s.setl_id = b.setl_id)) "
         "THEN b.total_cost - b.basic_insurance_paid - b.critical_illness_paid ELSE 0 END) "
         f"- (CASE WHEN a.status IN ({', '.join(['%s'] * len(decided))}) THEN b.total ELSE 0 END) "
         "AS amount "
