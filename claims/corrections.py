@@ -29,6 +29,15 @@ from django.utils.translation import gettext as _
 from claims import adapters, engine
 from claims.models import Application, Bill, Institution
 from claims.models_corrections import Proposal, ReassessmentRun, RecoveryCase
+from claims.proposals import (
+    acted_by_record,
+    acted_on,
+    create_proposal,
+    next_version,
+    note_follows,
+    pending_amount,
+    supersede,
+)
 from claims.simulation import SimulationError
 from claims.topup import decided_topups
 
@@ -469,17 +478,16 @@ def live_proposals(person, year: int) -> dict[str, Proposal]:
     return live
 
 
-def _acted(proposal: Proposal) -> bool:
-    return proposal.application_id is not None or hasattr(proposal, "recovery")
-
-
 def reassess_person_year(
     *, person, year: int, day: date | None = None, changed: dict | None = None
 ) -> list[Proposal]:
     """Re-assess one person's year and bring its proposals up to date (one transaction).
 
     Invariant: at most one live proposal per record; an unchanged amount is left as it is.
-    The person's row is locked first, so re-assessments of one person run one at a time.
+    A proposal already acted on (an application, a recovery case) is never superseded: a later
+    change that leaves a difference beyond what it will pay or recover becomes a new proposal
+    for that remainder, noting the earlier one. The person's row is locked first, so
+    re-assessments of one person run one at a time.
     """
     from beneficiaries.models import Person
     from claims.selectors import today
@@ -490,93 +498,29 @@ def reassess_person_year(
         person = Person.objects.select_for_update().select_related("region").get(pk=person.pk)
         records = {r.record: r for r in person_year_records(person, year, day=day, changed=changed)}
         live = live_proposals(person, year)
+        acted = acted_by_record(person, year)
         for record in sorted(set(records) | set(live)):
             result = records.get(record)
-            difference = result.difference if result else ZERO
             current = live.get(record)
-            if current is not None and (current.difference == difference or _acted(current)):
+            pending = pending_amount(acted.get(record, []), result)
+            if pending is None:
+                continue
+            if result is not None and pending:
+                result = dataclasses.replace(result, paid=result.paid + pending)
+            difference = result.difference if result else ZERO
+            if current is not None and (
+                current.difference == difference
+                or (acted_on(current) and (result is None or difference == 0))
+            ):
                 continue
             if current is not None and result is not None and not result.known:
                 continue  # a plain re-run cannot tell: the proposal stands
             new = None
             if difference != 0:
-                version = 1 + max(
-                    Proposal.objects.filter(person=person, year=year, record=record).values_list(
-                        "version", flat=True
-                    ),
-                    default=0,
-                )
-                new = _create_proposal(person, year, result, version)
+                new = create_proposal(person, year, result, next_version(person, year, record))
                 created.append(new)
-            if current is not None:
-                _supersede(current, new)
+                if acted.get(record):
+                    note_follows(new, acted[record][-1])
+            if current is not None and not acted_on(current):
+                supersede(current, new)
     return created
-
-
-def _create_proposal(person, year: int, result: RecordResult, version: int) -> Proposal:
-    from monitoring.models import Alert
-
-    top_up = result.difference > 0
-    amount = engine.format_money(abs(result.difference))
-    message = (
-        _("补发 %(amount)s 元（已付 %(paid)s，应付 %(due)s）")
-        if top_up
-        else _("追回 %(amount)s 元（已付 %(paid)s，应付 %(due)s）")
-    ) % {
-        "amount": amount,
-        "paid": engine.format_money(result.paid),
-        "due": engine.format_money(result.due),
-    }
-    alert = Alert.objects.create(
-        kind=Alert.Kind.REASSESSMENT,
-        year=year,
-        period=str(year),
-        certno=person.id_number,
-        subject=f"{result.record}/v{version}",
-        name=person.name,
-        person=person,
-        region=person.region,
-        amount=result.difference,
-        message=message[:300],
-        evidence={"record": result.record, "paid": str(result.paid), "due": str(result.due)},
-    )
-    return Proposal.objects.create(
-        alert=alert,
-        person=person,
-        year=year,
-        record=result.record,
-        version=version,
-        bill=result.bill,
-        setl_id=result.setl_id,
-        visit_type=result.visit_type,
-        end_date=result.end_date,
-        direction=Proposal.Direction.TOP_UP if top_up else Proposal.Direction.RECOVERY,
-        paid=result.paid,
-        due=result.due,
-        difference=result.difference,
-        category_before=result.category_before,
-        category_after=result.category_after,
-        before_steps=result.before_steps,
-        after_steps=result.after_steps,
-    )
-
-
-def _supersede(old: Proposal, new: Proposal | None) -> None:
-    from monitoring.models import Alert, AlertNote
-
-    alert = old.alert
-    status_from = alert.status
-    alert.status = Alert.Status.SUPERSEDED
-    alert.closed_at = timezone.now()
-    alert.status_reason = (
-        _("已被新的复核结果替代（%(subject)s）。") % {"subject": new.alert.subject}
-        if new
-        else _("复核后已无差额。")
-    )
-    alert.save(update_fields=["status", "closed_at", "status_reason", "updated_at"])
-    AlertNote.objects.create(
-        alert=alert, text=alert.status_reason, status_from=status_from, status_to=alert.status
-    )
-    if new is not None:
-        old.superseded_by = new
-        old.save(update_fields=["superseded_by"])
