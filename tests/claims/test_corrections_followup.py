@@ -122,3 +122,36 @@ def test_a_change_after_a_paid_top_up_recovers_what_it_paid_too_much(
     )
     assert f"#{application.pk}" in later.alert.notes.get().text
     assert [p.pk for p in _live(person)] == [earlier.pk, later.pk]
+
+
+def test_a_change_while_the_supplementary_bill_is_under_way_is_noted_not_proposed(
+    near_subsistence_person,
+    city_hospital,
+    caseworker_haibowan,
+    supervisor_city,
+    haibowan,
+    django_capture_on_commit_callbacks,
+):
+    person = near_subsistence_person
+    approved_application(
+        person, caseworker_haibowan, supervisor_city, bills=[example_a(city_hospital)]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        granted = beneficiaries.identity_grant(
+            person=person,
+            category=Category.SUBSISTENCE,
+            start=date(2023, 1, 1),
+            region=haibowan,
+            by=caseworker_haibowan,
+        )
+    earlier = Proposal.objects.get()
+    application = topup.proposal_to_application(proposal=earlier, by=caseworker_haibowan)
+    with django_capture_on_commit_callbacks(execute=True):
+        beneficiaries.identity_terminate(
+            identity=granted, end=date(2023, 2, 10), reason="认定有误", by=caseworker_haibowan
+        )
+    # Its approval re-assesses the stay under the identities then: no second proposal, a note.
+    assert list(Proposal.objects.all()) == [earlier]
+    assert f"#{application.pk}" in earlier.alert.notes.last().text
+    assert corrections.reassess_person_year(person=person, year=2023) == []
+    assert earlier.alert.notes.filter(text__contains="重新测算").count() == 1
