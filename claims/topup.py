@@ -156,8 +156,8 @@ def deduct_paid(application: Application, bills: list[Bill], results: list) -> l
             adjusted.append(result)
             continue
         basic, tilted = record_paid(application, bill.topup_of)
-        bill.paid_before = basic + tilted
-        topup = _due(application, bill, result) - bill.paid_before
+        due, bill.paid_before = _due_and_paid(application, bill, result, basic + tilted)
+        topup = due - bill.paid_before
         if topup <= 0:
             raise ValidationError(
                 _(
@@ -165,7 +165,7 @@ def deduct_paid(application: Application, bills: list[Bill], results: list) -> l
                 )
                 % {
                     "invoice": bill.invoice_number,
-                    "due": engine.format_money(result.total),
+                    "due": engine.format_money(due),
                     "paid": engine.format_money(bill.paid_before),
                 }
             )
@@ -198,18 +198,21 @@ def decided_topups(person, year: int) -> dict[str, tuple[Decimal, Decimal]]:
     return added
 
 
-def _due(application: Application, bill: Bill, result) -> Decimal:
-    """What the record is due now. A bill: the engine's assessment of the visit. A one-stop
-    settlement: the replay's figure on the proposal — the counter's payment moved by what the
-    identity change did (§11; the counter's own figure is not ours to correct)."""
+def _due_and_paid(application: Application, bill: Bill, result, paid: Decimal):
+    """What the record is due now and what it counts as paid. A bill: the engine's assessment
+    of the visit, against what the record and its decided top-ups got. A one-stop settlement:
+    the proposal's figures — the counter's payment moved by what the identity change did (§11;
+    the counter's own figure is not ours to correct), against what was paid or being paid
+    when it was proposed (so two top-ups of one settlement pay their own differences in
+    whatever order they are approved)."""
     if not bill.topup_of.startswith("setl:"):
-        return result.total
+        return result.total, paid
     proposal = (
         Proposal.objects.filter(application=application, record=bill.topup_of)
         .order_by("-version")
         .first()
     )
-    return proposal.due if proposal is not None else result.total
+    return (proposal.due, proposal.paid) if proposal is not None else (result.total, paid)
 
 
 def paid_step(bill: Bill) -> str:
