@@ -29,7 +29,17 @@ from django.utils.translation import gettext as _
 from claims import adapters, engine
 from claims.models import Application, Bill, Institution
 from claims.models_corrections import Proposal, ReassessmentRun, RecoveryCase
+from claims.proposals import (
+    acted_by_record,
+    acted_on,
+    create_proposal,
+    next_version,
+    note_follows,
+    pending_amount,
+    supersede,
+)
 from claims.simulation import SimulationError
+from claims.topup import decided_topups
 from core.money import format_money
 
 ZERO = Decimal("0.00")
@@ -263,6 +273,7 @@ def _replaced_bills(person, year: int) -> set[int]:
             person=person,
             year=year,
             bill__isnull=False,
+            paid=0,
             application__status__in=Application.DECIDED_STATUSES,
         ).values_list("bill_id", flat=True)
     )
@@ -272,7 +283,7 @@ def _manual_bills(person, year: int) -> list[Bill]:
     """The year's manual bills: those of decided applications, and those of rejected ones whose
     invoice no other application reimbursed (now covered, they are a top-up, §11)."""
     bills = list(
-        Bill.objects.filter(application__person=person, year=year)
+        Bill.objects.filter(application__person=person, year=year, topup_of="")
         .filter(
             Q(application__status__in=Application.DECIDED_STATUSES, active=True)
             | Q(application__status=Application.Status.REJECTED)
@@ -343,10 +354,12 @@ def person_year_records(
     institutions = {i.code: i for i in Institution.objects.filter(code__in=codes)}
     timeline = person_timeline(settlements, manual, institutions=institutions, area_code=area.code)
     after, _state = engine.assess_bills(rules, identities, engine.YearToDate.zero(), timeline, day)
-    # The year as it was paid: settlements at maf_pay, approved bills at their assistance.
+    # The year as it was paid: settlements at maf_pay, approved bills at their assistance,
+    # each with what its decided top-ups (补发 of a partly paid record) added.
+    topups = decided_topups(person, year)
     paid_bills = {str(b.pk): b for b in manual if b.active and b.covered}
     maf = {f"setl:{s['setl_id']}": s["maf_pay"] for s in adapters.net_settlements(settlements)}
-    as_paid = [b for b in (_as_paid(b, paid_bills, maf, area.code) for b in timeline) if b]
+    as_paid = [b for b in (_as_paid(b, paid_bills, maf, topups, area.code) for b in timeline) if b]
     paid_results, _state = engine.assess_bills(
         rules, identities, engine.YearToDate.zero(), as_paid, day
     )
@@ -364,20 +377,30 @@ def person_year_records(
         record = _record(bill, result, paid_by_id.get(bill.id), maf, bills_by_id, paid_bills)
         if bill.id.startswith("setl:"):
             record.due, record.known = _settlement_due(
-                result, before_by_id.get(bill.id), record.paid, known=before is not None
+                result,
+                before_by_id.get(bill.id),
+                record.paid + topups.get(record.record, (ZERO, ZERO))[1],
+                known=before is not None,
             )
+        record.paid += topups.get(record.record, (ZERO, ZERO))[1]
         record.paid -= recovered.get(record.record, ZERO)
         records.append(record)
     return records
 
 
-def _as_paid(bill: engine.Bill, paid_bills: dict, maf: dict, area_code: str):
+def _as_paid(bill: engine.Bill, paid_bills: dict, maf: dict, topups: dict, area_code: str):
     """A record of the timeline as it was paid: a settlement at its maf_pay, an approved bill
-    at its approved assistance (the replay of §4); None for what nothing was paid for."""
+    at its approved assistance (the replay of §4), plus its top-ups' basic assistance; None for
+    what nothing was paid for."""
+    record = bill.id if bill.id.startswith("setl:") else f"bill:{bill.id}"
+    extra = topups.get(record, (ZERO, ZERO))[0]
     if bill.id.startswith("setl:"):
-        return dataclasses.replace(bill, paid_assistance=maf[bill.id])
+        return dataclasses.replace(bill, paid_assistance=maf[bill.id] + extra)
     manual = paid_bills.get(bill.id)
-    return adapters.replayed_bill(manual, area_code=area_code) if manual else None
+    if manual is None:
+        return None
+    replayed = adapters.replayed_bill(manual, area_code=area_code)
+    return dataclasses.replace(replayed, paid_assistance=replayed.paid_assistance + extra)
 
 
 def _settlement_due(after, before, maf: Decimal, *, known: bool) -> tuple[Decimal, bool]:
@@ -455,17 +478,16 @@ def live_proposals(person, year: int) -> dict[str, Proposal]:
     return live
 
 
-def _acted(proposal: Proposal) -> bool:
-    return proposal.application_id is not None or hasattr(proposal, "recovery")
-
-
 def reassess_person_year(
     *, person, year: int, day: date | None = None, changed: dict | None = None
 ) -> list[Proposal]:
     """Re-assess one person's year and bring its proposals up to date (one transaction).
 
     Invariant: at most one live proposal per record; an unchanged amount is left as it is.
-    The person's row is locked first, so re-assessments of one person run one at a time.
+    A proposal already acted on (an application, a recovery case) is never superseded: a later
+    change that leaves a difference beyond what it will pay or recover becomes a new proposal
+    for that remainder, noting the earlier one. The person's row is locked first, so
+    re-assessments of one person run one at a time.
     """
     from beneficiaries.models import Person
     from core.dates import shanghai_today as today
@@ -476,93 +498,29 @@ def reassess_person_year(
         person = Person.objects.select_for_update().select_related("region").get(pk=person.pk)
         records = {r.record: r for r in person_year_records(person, year, day=day, changed=changed)}
         live = live_proposals(person, year)
+        acted = acted_by_record(person, year)
         for record in sorted(set(records) | set(live)):
             result = records.get(record)
-            difference = result.difference if result else ZERO
             current = live.get(record)
-            if current is not None and (current.difference == difference or _acted(current)):
+            pending = pending_amount(acted.get(record, []), result)
+            if pending is None:
+                continue
+            if result is not None and pending:
+                result = dataclasses.replace(result, paid=result.paid + pending)
+            difference = result.difference if result else ZERO
+            if current is not None and (
+                current.difference == difference
+                or (acted_on(current) and (result is None or difference == 0))
+            ):
                 continue
             if current is not None and result is not None and not result.known:
                 continue  # a plain re-run cannot tell: the proposal stands
             new = None
             if difference != 0:
-                version = 1 + max(
-                    Proposal.objects.filter(person=person, year=year, record=record).values_list(
-                        "version", flat=True
-                    ),
-                    default=0,
-                )
-                new = _create_proposal(person, year, result, version)
+                new = create_proposal(person, year, result, next_version(person, year, record))
                 created.append(new)
-            if current is not None:
-                _supersede(current, new)
+                if acted.get(record):
+                    note_follows(new, acted[record][-1])
+            if current is not None and not acted_on(current):
+                supersede(current, new)
     return created
-
-
-def _create_proposal(person, year: int, result: RecordResult, version: int) -> Proposal:
-    from monitoring.models import Alert
-
-    top_up = result.difference > 0
-    amount = format_money(abs(result.difference))
-    message = (
-        _("补发 %(amount)s 元（已付 %(paid)s，应付 %(due)s）")
-        if top_up
-        else _("追回 %(amount)s 元（已付 %(paid)s，应付 %(due)s）")
-    ) % {
-        "amount": amount,
-        "paid": format_money(result.paid),
-        "due": format_money(result.due),
-    }
-    alert = Alert.objects.create(
-        kind=Alert.Kind.REASSESSMENT,
-        year=year,
-        period=str(year),
-        certno=person.id_number,
-        subject=f"{result.record}/v{version}",
-        name=person.name,
-        person=person,
-        region=person.region,
-        amount=result.difference,
-        message=message[:300],
-        evidence={"record": result.record, "paid": str(result.paid), "due": str(result.due)},
-    )
-    return Proposal.objects.create(
-        alert=alert,
-        person=person,
-        year=year,
-        record=result.record,
-        version=version,
-        bill=result.bill,
-        setl_id=result.setl_id,
-        visit_type=result.visit_type,
-        end_date=result.end_date,
-        direction=Proposal.Direction.TOP_UP if top_up else Proposal.Direction.RECOVERY,
-        paid=result.paid,
-        due=result.due,
-        difference=result.difference,
-        category_before=result.category_before,
-        category_after=result.category_after,
-        before_steps=result.before_steps,
-        after_steps=result.after_steps,
-    )
-
-
-def _supersede(old: Proposal, new: Proposal | None) -> None:
-    from monitoring.models import Alert, AlertNote
-
-    alert = old.alert
-    status_from = alert.status
-    alert.status = Alert.Status.SUPERSEDED
-    alert.closed_at = timezone.now()
-    alert.status_reason = (
-        _("已被新的复核结果替代（%(subject)s）。") % {"subject": new.alert.subject}
-        if new
-        else _("复核后已无差额。")
-    )
-    alert.save(update_fields=["status", "closed_at", "status_reason", "updated_at"])
-    AlertNote.objects.create(
-        alert=alert, text=alert.status_reason, status_from=status_from, status_to=alert.status
-    )
-    if new is not None:
-        old.superseded_by = new
-        old.save(update_fields=["superseded_by"])

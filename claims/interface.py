@@ -6,7 +6,9 @@ The checks never write SQL or ORM queries on claims tables themselves; they call
 - `person_ids_with_application_changes` — whose burden may have changed since a scan;
 - `paid_bills_ending_between` — bills with assistance approved, for the overpayment check;
 - `claimed_setl_ids` — settlement IDs a bill names (the person has claimed: no reminder);
-- `institutions_by_code` — the institution register (levels for the out-of-catalog check).
+- `institutions_by_code` — the institution register (levels for the out-of-catalog check);
+- `link_benefit_alerts` — a benefit-after-coverage alert raised after its recovery case (§11)
+  was opened is linked to it.
 
 Settlements go the other way through `monitoring.selectors` (see its docstring).
 """
@@ -26,14 +28,15 @@ def manual_burden_sql(year: int, period_end: date) -> tuple[str, list]:
 
     Per bill of an application under way or decided (not a draft, not rejected): its cost
     after basic and critical-illness insurance when no imported settlement carries its
-    settlement ID (else the settlement already counts it), less the assistance approved on it
+    settlement ID (else the settlement already counts it) and it is no top-up (补发) of a partly
+    paid record (the record counts the cost), less the assistance approved on it
     (approved or paid applications). A bill belongs to the year of its discharge/service date.
     """
     counted = [Application.Status.SUBMITTED, *Application.DECIDED_STATUSES]
     decided = list(Application.DECIDED_STATUSES)
     sql = (
         "SELECT p.id_number AS certno, "
-        f"(CASE WHEN b.setl_id = '' OR NOT {settlement_exists_sql('b.setl_id')} "
+        f"(CASE WHEN b.topup_of = '' AND (b.setl_id = '' OR NOT {settlement_exists_sql('b.setl_id')}) "
         "THEN b.total_cost - b.basic_insurance_paid - b.critical_illness_paid ELSE 0 END) "
         f"- (CASE WHEN a.status IN ({', '.join(['%s'] * len(decided))}) THEN b.total ELSE 0 END) "
         "AS amount "
@@ -82,3 +85,10 @@ def claimed_setl_ids(setl_ids) -> set[str]:
 
 def institutions_by_code() -> dict[str, Institution]:
     return {i.code: i for i in Institution.objects.all()}
+
+
+def link_benefit_alerts(*, year: int) -> None:
+    """Link the year's benefit-after-coverage alerts to the recovery cases opened before them."""
+    from claims.recovery import link_benefit_alerts as link
+
+    link(year=year)

@@ -241,6 +241,10 @@ class Bill(models.Model):
     tilted_assistance = _money(_("倾斜救助"), default=Decimal("0"))
     total = _money(_("救助金额"), default=Decimal("0"))
     steps = models.JSONField(_("测算过程"), default=list, blank=True)
+    # A top-up (补发) of a record already partly paid: the record ("bill:12" / "setl:<id>") and
+    # what it had got. Its assessment is the visit's, less what was paid (DOMAIN §11).
+    topup_of = models.CharField(_("补发原记录"), max_length=60, blank=True, editable=False)
+    paid_before = _money(_("原记录已支付"), default=Decimal("0"), editable=False)
     # The policy version the assessment applied; a used policy cannot be deleted (DOMAIN §8).
     policy = models.ForeignKey(
         "core.Policy",

@@ -106,6 +106,38 @@ def _benefit_alert(proposal: Proposal):
     ).first()
 
 
+def link_benefit_alerts(*, year: int) -> int:
+    """Link benefit-after-coverage alerts raised after their recovery case was opened (§11).
+
+    Called by the check after it synced its alerts (one line in monitoring.checks.cross); a
+    case opened first has no alert yet, so the link is made here. The alert is in progress
+    while the case is live, resolved once it is repaid. Returns the links made.
+    """
+    from monitoring.models import Alert
+
+    linked = 0
+    cases = RecoveryCase.objects.filter(year=year, benefit_alert__isnull=True).exclude(
+        status=S.CANCELLED
+    )
+    for case in cases.select_related("proposal", "person"):
+        with transaction.atomic():
+            alert = _benefit_alert(case.proposal)
+            if alert is None:
+                continue
+            case.benefit_alert = alert
+            case.save(update_fields=["benefit_alert"])
+            linked += 1
+            if not alert.is_active:
+                continue
+            if case.status == S.REPAID:
+                text = _("追回案件 #%(id)s 已全部追回。") % {"id": case.pk}
+                _alert_status(alert, Alert.Status.RESOLVED, text, None)
+            else:
+                text = _("已有追回案件 #%(id)s。") % {"id": case.pk}
+                _alert_status(alert, Alert.Status.IN_PROGRESS, text, None)
+    return linked
+
+
 def recovery_open(*, proposal: Proposal, by) -> RecoveryCase:
     """A caseworker turns a recovery proposal into a recovery case (待审批)."""
     from monitoring.models import Alert

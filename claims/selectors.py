@@ -7,6 +7,7 @@ the engine replay them in date order. Nothing else computes assistance.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -52,6 +53,7 @@ def year_to_date_for(
     area_code: str,
     exclude_application: Application | None = None,
     exclude_setl_ids: frozenset[str] = frozenset(),
+    exclude_records: frozenset[str] = frozenset(),
     day: date | None = None,
 ) -> engine.YearToDate:
     """The person's state for `year`, rebuilt from the records by the engine (§4).
@@ -61,38 +63,20 @@ def year_to_date_for(
     in date order. A settlement whose slip a manual bill carries (setl_id) is that bill's
     visit: it is counted once, as the bill. All records of the year count, whatever their
     date, so the annual cap holds whatever order bills arrive in.
+
+    A top-up (补发) of a partly paid record is no visit of its own: its basic assistance is
+    added to what the record it tops up counts (§11), so the visit's deductibles and cap are
+    consumed once. `exclude_records` ("bill:12", "setl:<id>") leaves records out: those an
+    application under assessment tops up.
     """
-    manual = (
-        Bill.objects.filter(
-            application__person=person,
-            application__status__in=Application.DECIDED_STATUSES,
-            year=year,
-            active=True,
-            covered=True,
-        )
-        .select_related("institution")
-        .order_by("id")
+    timeline = _year_timeline(
+        person,
+        year,
+        area_code=area_code,
+        exclude_application=exclude_application,
+        exclude_setl_ids=exclude_setl_ids,
+        exclude_records=exclude_records,
     )
-    if exclude_application is not None:
-        manual = manual.exclude(application=exclude_application)
-    manual = list(manual)
-    linked = set(exclude_setl_ids) | {b.setl_id for b in manual if b.setl_id}
-    settlements = [
-        item
-        for item in adapters.net_settlements(person_settlements(person, year))
-        if item["setl_id"] not in linked
-    ]
-    codes = {item["fixmedins_code"] for item in settlements}
-    institutions = {i.code: i for i in Institution.objects.filter(code__in=codes)}
-    timeline = [
-        (
-            item["enddate"],
-            0,
-            item["setl_id"],
-            adapters.settlement_bill(item, institutions=institutions, area_code=area_code),
-        )
-        for item in settlements
-    ] + [(b.end_date, 1, str(b.pk), adapters.replayed_bill(b, area_code=area_code)) for b in manual]
     if not timeline:
         return engine.YearToDate.zero()
     timeline.sort(key=lambda row: row[:3])
@@ -111,6 +95,67 @@ def year_to_date_for(
             % {"record": exc.bill_id, "message": exc.render(_)}
         ) from exc
     return state
+
+
+def _year_timeline(
+    person, year: int, *, area_code: str, exclude_application, exclude_setl_ids, exclude_records
+) -> list[tuple]:
+    """The records of `year_to_date_for` as engine bills, keyed (date, settlements first, id)."""
+    manual = (
+        Bill.objects.filter(
+            application__person=person,
+            application__status__in=Application.DECIDED_STATUSES,
+            year=year,
+            active=True,
+            covered=True,
+        )
+        .select_related("institution")
+        .order_by("id")
+    )
+    if exclude_application is not None:
+        manual = manual.exclude(application=exclude_application)
+    manual = list(manual)
+    extra: dict[str, Decimal] = defaultdict(Decimal)
+    for bill in manual:
+        if bill.topup_of:
+            extra[bill.topup_of] += bill.assistance
+    manual = [b for b in manual if not b.topup_of and f"bill:{b.pk}" not in exclude_records]
+    linked = set(exclude_setl_ids) | {b.setl_id for b in manual if b.setl_id}
+    settlements = [
+        item
+        for item in adapters.net_settlements(person_settlements(person, year))
+        if item["setl_id"] not in linked and f"setl:{item['setl_id']}" not in exclude_records
+    ]
+    codes = {item["fixmedins_code"] for item in settlements}
+    institutions = {i.code: i for i in Institution.objects.filter(code__in=codes)}
+    timeline = [
+        (
+            item["enddate"],
+            0,
+            item["setl_id"],
+            _topped_up(
+                adapters.settlement_bill(item, institutions=institutions, area_code=area_code),
+                extra.get(f"setl:{item['setl_id']}"),
+            ),
+        )
+        for item in settlements
+    ] + [
+        (
+            b.end_date,
+            1,
+            str(b.pk),
+            _topped_up(adapters.replayed_bill(b, area_code=area_code), extra.get(f"bill:{b.pk}")),
+        )
+        for b in manual
+    ]
+    return timeline
+
+
+def _topped_up(bill: engine.Bill, extra: Decimal | None) -> engine.Bill:
+    """A replayed record with the basic assistance its top-ups (补发) added."""
+    if not extra:
+        return bill
+    return dataclasses.replace(bill, paid_assistance=bill.paid_assistance + extra)
 
 
 @dataclass
@@ -179,6 +224,7 @@ def assess_application(application: Application, *, day: date | None = None):
             area_code=area_code,
             exclude_application=application,
             exclude_setl_ids=frozenset(b.setl_id for b in group if b.setl_id),
+            exclude_records=frozenset(b.topup_of for b in group if b.topup_of),
             day=day,
         )
         try:
@@ -195,6 +241,10 @@ def assess_application(application: Application, *, day: date | None = None):
                 _("票据 %(invoice)s：%(message)s")
                 % {"invoice": bill.invoice_number, "message": exc.render(_)}
             ) from exc
+        if any(b.topup_of for b in group):
+            from claims.topup import deduct_paid
+
+            results = deduct_paid(application, group, results)
         runs.append(YearRun(year, policy, before, after, list(zip(group, results, strict=True))))
     return ApplicationAssessment(runs)
 

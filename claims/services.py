@@ -171,7 +171,11 @@ def _save_results(assessment, *, at) -> None:
         # language, not in whichever language the user who triggered the assessment reads.
         with translation.override(settings.LANGUAGE_CODE):
             bill.steps = result.step_lines(_)
-        bill.save(update_fields=RESULT_FIELDS)
+            if bill.topup_of:  # a top-up of a partly paid record (补发, §11)
+                from claims.topup import paid_step
+
+                bill.steps.append(paid_step(bill))
+        bill.save(update_fields=[*RESULT_FIELDS, "paid_before"])
 
 
 def _save_totals(application: Application, assessment) -> list[str]:

@@ -94,9 +94,10 @@ def policy_for_year(area_code: str, year: int) -> Policy:
 
 def _decided_bills(year: int):
     """Manual bills the year-to-date replay counts (§4): active bills of approved or paid
-    applications. Uncovered ones are kept: under a draft they may be covered."""
+    applications. Uncovered ones are kept: under a draft they may be covered. A top-up of a
+    partly paid record (补发, `topup_of`) is no visit of its own."""
     return Bill.objects.filter(
-        year=year, active=True, application__status__in=Application.DECIDED_STATUSES
+        year=year, active=True, application__status__in=Application.DECIDED_STATUSES, topup_of=""
     )
 
 

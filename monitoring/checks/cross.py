@@ -107,6 +107,7 @@ def benefit_after_coverage(ctx: CheckContext) -> None:
         findings=chain(_settlement_overpayments(ctx), _bill_overpayments(ctx)),
         close_missing=area_alerts(ctx, Q(period=ctx.period.text)),
     )
+    claims.link_benefit_alerts(year=ctx.period.year)  # a later alert finds its recovery case
 
 
 def _settlement_overpayments(ctx: CheckContext):

@@ -217,7 +217,113 @@ def test_a_rejected_bill_now_covered_becomes_a_supplementary_application_paid_as
     assert corrections.reassess_person_year(person=person, year=2023) == []
 
 
-def test_a_partly_paid_top_up_is_refused_with_a_message(
+def _topup_end_to_end(proposal, caseworker, supervisor, accountant):
+    """Proposal → supplementary application → submit → approve → pay; the bill and the
+    benefit expense it posted."""
+    application = topup.proposal_to_application(proposal=proposal, by=caseworker)
+    bill = application.bills.get()
+    assert bill.topup_of == proposal.record
+    services.application_submit(application=application, by=caseworker)
+    application = services.application_approve(application=application, by=supervisor)
+    before = _balance("500101")
+    services.application_pay(
+        application=application, reference="T9", paid_on=date(2023, 11, 20), by=accountant
+    )
+    bill.refresh_from_db()
+    return application, bill, _balance("500101") - before
+
+
+def _state(person):
+    from claims import adapters, selectors
+
+    rules = adapters.engine_policy(selectors.policy_in_force("150300", date(2023, 11, 20)))
+    identities = adapters.engine_identities(person.identities.all())
+    return selectors.year_to_date_for(person, 2023, rules, identities, area_code="150300")
+
+
+def test_an_under_assessed_approved_bill_tops_up_exactly_the_difference(
+    near_subsistence_person,
+    city_hospital,
+    caseworker_haibowan,
+    supervisor_city,
+    accountant_city,
+    haibowan,
+    django_capture_on_commit_callbacks,
+):
+    person = near_subsistence_person
+    approved_application(
+        person, caseworker_haibowan, supervisor_city, bills=[example_a(city_hospital)]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        beneficiaries.identity_grant(
+            person=person,
+            category=Category.SUBSISTENCE,
+            start=date(2023, 1, 1),
+            region=haibowan,
+            by=caseworker_haibowan,
+        )
+    proposal = Proposal.objects.get()
+    assert (proposal.paid, proposal.due, proposal.difference) == (D("3500"), D("7500"), D("4000"))
+    application, bill, posted = _topup_end_to_end(
+        proposal, caseworker_haibowan, supervisor_city, accountant_city
+    )
+    assert application.total == bill.total == posted == D("4000.00")
+    assert bill.paid_before == D("3500.00")
+    assert bill.steps[-1] == "应付 7,500.00 元，已支付 3,500.00 元，本次补发 4,000.00 元。"
+    # The visit counts once: 低保 75% of 10,000 toward the cap, the tilted deductible 2,500 —
+    # not the original's and the copy's together.
+    state = _state(person)
+    assert (state.assistance_paid, state.tilted_deductible_used) == (D("7500.00"), D("2500.00"))
+    assert corrections.reassess_person_year(person=person, year=2023) == []
+    # A second bill of the year is assessed against that state (the cap's room, once).
+    second = new_application(person, caseworker_haibowan, bills=[example_b(city_hospital)])
+    assessed = services.application_submit(application=second, by=caseworker_haibowan)
+    assert assessed.total == D("3000.00")  # 4,000 × 75%; burden 1,000 inside the tilted 4,500
+
+
+def test_a_settlement_the_counter_paid_tops_up_exactly_the_proposals_difference(
+    near_subsistence_person,
+    city_hospital,
+    caseworker_haibowan,
+    supervisor_city,
+    accountant_city,
+    haibowan,
+    django_capture_on_commit_callbacks,
+):
+    from claims_helpers import settlement
+
+    person = near_subsistence_person
+    settlement(
+        person,
+        "S-OWN",
+        enddate=date(2023, 7, 3),
+        policy="20000",
+        basic="10000",
+        critical="0",
+        maf_pay="3400",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        beneficiaries.identity_grant(
+            person=person,
+            category=Category.SUBSISTENCE,
+            start=date(2023, 1, 1),
+            region=haibowan,
+            by=caseworker_haibowan,
+        )
+    proposal = Proposal.objects.get()
+    assert (proposal.paid, proposal.difference) == (D("3400.00"), D("4000.00"))
+    application, bill, posted = _topup_end_to_end(
+        proposal, caseworker_haibowan, supervisor_city, accountant_city
+    )
+    assert application.total == bill.total == posted == D("4000.00")
+    assert bill.setl_id == "" and bill.invoice_number == "结算S-OWN-补发"
+    assert "已支付 3,400.00 元，本次补发 4,000.00 元" in bill.steps[-1]
+    state = _state(person)
+    assert state.assistance_paid == D("7400.00")  # the counter's 3,400 and the top-up, once
+    assert corrections.reassess_person_year(person=person, year=2023) == []
+
+
+def test_a_top_up_no_longer_due_at_approval_is_refused(
     near_subsistence_person,
     city_hospital,
     caseworker_haibowan,
@@ -225,20 +331,41 @@ def test_a_partly_paid_top_up_is_refused_with_a_message(
     haibowan,
     django_capture_on_commit_callbacks,
 ):
+    person = near_subsistence_person
     approved_application(
-        near_subsistence_person,
-        caseworker_haibowan,
-        supervisor_city,
-        bills=[example_a(city_hospital)],
+        person, caseworker_haibowan, supervisor_city, bills=[example_a(city_hospital)]
     )
     with django_capture_on_commit_callbacks(execute=True):
-        beneficiaries.identity_grant(
-            person=near_subsistence_person,
+        granted = beneficiaries.identity_grant(
+            person=person,
             category=Category.SUBSISTENCE,
             start=date(2023, 1, 1),
             region=haibowan,
             by=caseworker_haibowan,
         )
-    proposal = Proposal.objects.get()
-    with pytest.raises(ValidationError, match="部分补发"):
-        topup.proposal_to_application(proposal=proposal, by=caseworker_haibowan)
+    application = topup.proposal_to_application(
+        proposal=Proposal.objects.get(), by=caseworker_haibowan
+    )
+    services.application_submit(application=application, by=caseworker_haibowan)
+    granted.delete()  # the recognition withdrawn before the approval
+    with pytest.raises(ValidationError, match="无需补发"):
+        services.application_approve(application=application, by=supervisor_city)
+    assert Application.objects.get(pk=application.pk).status == Application.Status.SUBMITTED
+
+
+def test_a_benefit_after_coverage_alert_raised_later_links_to_the_open_case(
+    overpaid, caseworker_haibowan
+):
+    from monitoring.checks import check_run
+
+    case = recovery.recovery_open(proposal=overpaid, by=caseworker_haibowan)
+    assert case.benefit_alert is None
+    check_run(name="benefit_after_coverage", period="2023")
+    alert = Alert.objects.get(kind=Alert.Kind.BENEFIT_AFTER_COVERAGE, subject=overpaid.record)
+    case.refresh_from_db()
+    assert case.benefit_alert == alert
+    assert alert.status == Alert.Status.IN_PROGRESS
+    assert str(case.pk) in alert.notes.get().text
+    check_run(name="benefit_after_coverage", period="2023")  # a re-run changes nothing
+    assert alert.notes.count() == 1
+    assert list(alert.recovery_cases.all()) == [case]
