@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core import idnumber
 from core.money import format_money, to_chinese_capitals
 from core.pdf import render_pdf, stylesheet
+from core.regions import agency_name
 
 _STYLESHEET = None
 
@@ -33,7 +33,7 @@ def notice_context(case) -> dict:
         "outstanding": format_money(case.outstanding),
         "paid": format_money(proposal.paid),
         "due": format_money(proposal.due),
-        "agency": settings.AGENCY_NAME,
+        "agency": agency_name(case.area),
         "approved_on": timezone.localdate(case.approved_at) if case.approved_at else None,
         "printed_at": timezone.localtime(),
     }

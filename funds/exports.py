@@ -5,13 +5,13 @@ Both render the same `FundReport` the screen shows, so the three never disagree.
 
 import io
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exports import safe_row
 from core.pdf import render_pdf
+from core.regions import agency_name
 from funds.selectors import FundReport
 
 MONEY_FORMAT = "#,##0.00"
@@ -158,7 +158,7 @@ def report_pdf(report: FundReport, *, by) -> bytes:
         "funds/report_pdf.html",
         {
             "report": report,
-            "agency": settings.AGENCY_NAME,
+            "agency": agency_name(report.fund.area),
             "printed_at": timezone.localtime(),
             "printed_by": by,
         },

@@ -3,12 +3,12 @@
 
 import io
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.pdf import render_pdf
+from core.regions import agency_name
 from funds.clearing import PayeeGroup, clearing_payees, line_settlements
 from funds.models import Clearing
 
@@ -27,7 +27,7 @@ def statements_pdf(clearing: Clearing, groups: list[PayeeGroup], *, by) -> bytes
         {
             "clearing": clearing,
             "groups": groups,
-            "agency": settings.AGENCY_NAME,
+            "agency": agency_name(clearing.fund.area),
             "printed_at": timezone.localtime(),
             "printed_by": by,
         },

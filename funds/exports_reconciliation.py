@@ -1,10 +1,10 @@
 """The balance-reconciliation statement (余额调节表) as a PDF, from what was stored."""
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core.pdf import render_pdf
+from core.regions import agency_name
 from funds.balance_statement import stored_report
 from funds.models import BalanceStatement
 
@@ -17,7 +17,7 @@ def balance_statement_pdf(statement: BalanceStatement, *, by) -> bytes:
             "recon": recon,
             "statement": statement,
             "report": stored_report(statement),
-            "agency": settings.AGENCY_NAME,
+            "agency": agency_name(recon.fund.area),
             "printed_at": timezone.localtime(),
             "printed_by": by,
         },

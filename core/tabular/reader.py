@@ -200,9 +200,15 @@ class ColumnMap:
         return values[i]
 
 
-def map_columns(header: Sequence, spec: Sequence[Column], *, separator: str = "、") -> ColumnMap:
+def map_columns(
+    header: Sequence, spec: Sequence[Column], *, separator: str = "、", alias_twice: str = "refuse"
+) -> ColumnMap:
     """The column map of `header` for `spec`; headers are compared as `header_key` does (case,
-    width and spaces aside). Raises RepeatedColumn / MissingColumns (both TableError)."""
+    width and spaces aside). Raises RepeatedColumn / MissingColumns (both TableError).
+
+    The same header twice is always unusable (§9). Two different names of one field (a name and
+    its alias) are refused too (`alias_twice="refuse"`: rosters, statements), or the first one
+    written is read (`"first"`: settlement extracts, whose 2207 and 5203 names may both appear)."""
     twice = repeated_header(header)
     if twice is not None:
         raise RepeatedColumn(twice)
@@ -213,7 +219,9 @@ def map_columns(header: Sequence, spec: Sequence[Column], *, separator: str = "�
         column = accepted.get(header_key(cell))
         if column is None:
             continue  # other columns are ignored
-        if column.field in index:  # 姓名 and name, insu_admdvs and insu_optins: one column
+        if column.field in index:  # 姓名 and name, insu_admdvs and insu_optins: one field
+            if alias_twice == "first":
+                continue
             raise RepeatedColumn(column.label)
         index[column.field] = position
         written[column.field] = header_text(cell)
@@ -309,14 +317,21 @@ class Table:
 
 
 def open_table(
-    source, spec: Sequence[Column] | None = None, *, limit_rows: bool = False, separator="、"
+    source,
+    spec: Sequence[Column] | None = None,
+    *,
+    limit_rows: bool = False,
+    separator="、",
+    alias_twice: str = "refuse",
 ) -> Table:
     """Open an exchanged file — a path (streamed), bytes or an upload (read into memory) — and,
     with `spec`, map its header (`table.columns`). `limit_rows`: refuse past IMPORT_MAX_ROWS
     data rows, CSV too (for readers that hold the whole file). Raises TableError."""
     table = Table(source, limit_rows=limit_rows)
     if spec is not None:
-        table.columns = map_columns(table.header, spec, separator=separator)
+        table.columns = map_columns(
+            table.header, spec, separator=separator, alias_twice=alias_twice
+        )
     return table
 
 

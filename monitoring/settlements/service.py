@@ -30,7 +30,7 @@ def open_extract(path) -> tabular.Table:
     """The extract opened and its header mapped (`spec.COLUMNS`); ImportFileError when the
     file is unusable (not .csv/.xlsx, an unknown encoding, a column missing or twice)."""
     try:
-        return tabular.open_table(str(path), COLUMNS, separator=", ")
+        return tabular.open_table(str(path), COLUMNS, separator=", ", alias_twice="first")
     except tabular.TableError as exc:
         raise ImportFileError(str(exc)) from exc
 

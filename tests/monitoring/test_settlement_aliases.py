@@ -72,6 +72,21 @@ def test_an_unknown_insu_optins_is_a_row_error_named_as_written(settlement_file,
 
 
 @pytest.mark.parametrize("mode", PATHS)
+def test_a_field_beside_its_alias_is_read_from_the_first_written(
+    settlement_file, monkeypatch, mode
+):
+    # Not "the same column twice" (§9: that is one header after normalization): the 2207 and
+    # the 5203 name of one field; the first written is read, as before the one reader.
+    header = [*HEADER, "insu_optins"]
+    row = srow("S1", C1)
+    row["insu_admdvs"] = "150304"
+    row["insu_optins"] = "990000"  # would be a row error if it were read
+    result = _import(settlement_file([row], header=header), mode, monkeypatch)
+    assert (result.imported, result.errors) == (1, [])
+    assert Settlement.objects.get(setl_id="S1").insu_admdvs_id == "150304"
+
+
+@pytest.mark.parametrize("mode", PATHS)
 def test_ownpay_hosp_part_is_not_read_as_hosp_part_amt(settlement_file, monkeypatch, mode):
     # A file with only ownpay_hosp_part: hosp_part_amt is 0, so psn_part_amt =
     # medfee_sumamt − fund_pay_sumamt holds; the 50.00 of ownpay_hosp_part changes nothing.
