@@ -4,7 +4,7 @@ The apps' demos build 2023, the year of the worked examples (DOMAIN §4), and cl
 its applications relative to today. Without this module the dashboard's fund card, the chart
 and the current-year reports and alert queue started empty. This adds, for the Shanghai year
 of today: the fund's income and budget, one-stop settlements of demo persons dated between
-1 January and today (imported through the real service), and the checks run for the year, so
+1 January and today (three with assistance paid at the counter) (imported through the real service), and the checks run for the year, so
 its alerts are there. Idempotent: ledger entries by key, settlements by settlement ID, checks
 only when the import brought new rows. In 2023 itself there is nothing to add.
 """
@@ -29,6 +29,9 @@ INCOME = [
 ]
 # Demo person index (beneficiaries.demo.demo_people) -> burden this year, as in 2023's demo.
 BURDENS = {3: "13900.00", 6: "26800.00", 12: "11200.00", 24: "30500.00", 1: "21000.00"}
+# Demo person index -> (burden, assistance paid at the counter): one-stop assistance this year,
+# so the dashboard and the regional comparison show it (persons 0–23 hold identities).
+COUNTER = {0: ("1800.00", "1200.00"), 4: ("2400.00", "2000.00"), 8: ("3100.00", "900.00")}
 
 
 def seed(*, users) -> dict[str, int]:
@@ -88,6 +91,14 @@ def settlement_rows(day: date) -> list[dict]:
         name, certno, region, _residence = people[index]
         end = start + timedelta(days=span * seq // (len(BURDENS) + 1))
         row = demo._row(seq, name, certno, region, Decimal(burden), end, rng)
+        row["setl_id"] = f"DEMO{day.year}{seq:05d}"
+        row["setl_time"] = row["setl_time"].replace(str(demo.YEAR), str(day.year), 1)
+        rows.append(row)
+    first = len(BURDENS) + 1
+    for seq, (index, (burden, maf)) in enumerate(sorted(COUNTER.items()), start=first):
+        name, certno, region, _residence = people[index]
+        end = start + timedelta(days=span * (seq - first + 1) // (len(COUNTER) + 1))
+        row = demo._row(seq, name, certno, region, Decimal(burden), end, rng, maf=Decimal(maf))
         row["setl_id"] = f"DEMO{day.year}{seq:05d}"
         row["setl_time"] = row["setl_time"].replace(str(demo.YEAR), str(day.year), 1)
         rows.append(row)

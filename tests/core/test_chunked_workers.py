@@ -161,8 +161,8 @@ def test_a_dead_workers_chunk_is_resumed_by_a_live_worker(
     from claims import simulation_chunks
     from claims.management.commands.assess import _policy
     from claims.models import SimulationRun
-    from claims.selectors import today
     from claims.simulation import policy_document, policy_for_year, simulation_run
+    from core.dates import shanghai_today as today
 
     draft = policy_document(policy_for_year("150300", 2023))
     draft["annual_cap"] = "5000.00"

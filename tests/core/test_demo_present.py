@@ -28,7 +28,9 @@ def test_seed_demo_creates_current_year_data_and_keeps_2023():
             Transaction.objects.filter(booked_on__year=2026).count(),
             Settlement.objects.filter(enddate__year=2026).count(),
         )
-    assert counts[0] >= 3 and counts[1] == 5 and again == counts
+    assert counts[0] >= 3 and counts[1] == 8 and again == counts
+    paid = Settlement.objects.filter(enddate__year=2026, maf_pay__gt=0).count()
+    assert paid == 3  # one-stop assistance this year for the dashboard
     assert Alert.objects.filter(year=2026).exists()
     assert Application.objects.filter(received_on__year=2026).exists()
     assert Settlement.objects.filter(enddate__year=2023).exists()
