@@ -198,7 +198,9 @@ class ClearedSettlement(models.Model):
     class Meta:
         verbose_name = _("已清算结算")
         verbose_name_plural = _("已清算结算")
-        indexes = [LineBrinIndex(fields=["line"], name="funds_cleared_line_brin")]
+        indexes = [
+            LineBrinIndex(fields=["line"], name="funds_cleared_line_brin", autosummarize=True)
+        ]
 
     def __str__(self):
         return f"{self.line_id} {self.settlement_id}"

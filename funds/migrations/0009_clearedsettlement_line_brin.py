@@ -20,6 +20,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='clearedsettlement',
-            index=funds.models_clearing.LineBrinIndex(fields=['line'], name='funds_cleared_line_brin'),
+            index=funds.models_clearing.LineBrinIndex(autosummarize=True, fields=['line'], name='funds_cleared_line_brin'),
         ),
     ]
