@@ -13,6 +13,7 @@ fund accountant, a third person; paying posts the benefit expense to the ledger)
 """
 
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -142,6 +143,21 @@ class ClearingLine(models.Model):
         return self.payee == CROSS_AREA
 
 
+class LineBrinIndex(BrinIndex):
+    """The holds' index on their line: BRIN on PostgreSQL, a plain index elsewhere (SQLite).
+
+    A clearing's holds are written in one INSERT, in settlement order, right after its lines
+    (consecutive ids): each block of heap pages holds one clearing's line ids, so a range
+    index finds a clearing's holds (release, benefit report, drill-down) as well as a B-tree,
+    without a B-tree insertion per hold at random places (a third of the computation's time
+    at a million holds a month). A line's drill-down reads its clearing's holds."""
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor != "postgresql":
+            return models.Index.create_sql(self, model, schema_editor, using=using, **kwargs)
+        return super().create_sql(model, schema_editor, using=using, **kwargs)
+
+
 class ClearedSettlement(models.Model):
     """A settlement row held by a clearing line. The unique settlement is the exactly-once rule.
 
@@ -169,6 +185,7 @@ class ClearedSettlement(models.Model):
         on_delete=models.CASCADE,
         related_name="held",
         db_constraint=False,
+        db_index=False,  # a BRIN index (Meta): see LineBrinIndex
     )
     # The settlement's visit type when it was cleared: what the line's inpatient/outpatient
     # sums (and so the postings) used. Re-mapping a medical type later changes the
@@ -181,6 +198,9 @@ class ClearedSettlement(models.Model):
     class Meta:
         verbose_name = _("已清算结算")
         verbose_name_plural = _("已清算结算")
+        indexes = [
+            LineBrinIndex(fields=["line"], name="funds_cleared_line_brin", autosummarize=True)
+        ]
 
     def __str__(self):
         return f"{self.line_id} {self.settlement_id}"
