@@ -35,8 +35,9 @@ def test_dashboard_date_is_in_the_pages_language(client, caseworker_haibowan, la
 # Screen templates (not the printed forms, which keep the official Chinese layout).
 _PRINTED = ("/pdf/", "_pdf.html", "notice", "/admin/")
 # A full-width colon or bracket typed after a translated word stays on the English page:
-# "Draft rosters：3". The colon belongs in the msgid ("待确认名单："), brackets go through |paren.
-_TYPED_PUNCTUATION = re.compile(r"%\}[：（）]|\}\}[（）]|[（）]\{[{%]")
+# "Draft rosters：3". A label takes its colon through |colon, a value its brackets through |paren,
+# and a sentence of several values is one blocktranslate.
+_TYPED_PUNCTUATION = re.compile(r"%\}[：（），。；]|\}\}[（），。；]|[（）]\{[{%]")
 
 
 def _screen_templates():
@@ -63,3 +64,9 @@ def test_a_label_with_its_colon_reads_as_before_in_chinese(client, caseworker_ha
     client.cookies["django_language"] = "zh-hans"
     html = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "待确认名单：" in html
+
+
+def test_colon_follows_the_pages_language():
+    template = Template('{% load portal %}{{ _("政策")|colon }}x')
+    with translation.override("zh-hans"):
+        assert template.render(Context()) == "政策：x"
