@@ -102,6 +102,7 @@ STEP_EXPIRED = gettext_noop(
     "%(category)s 身份于 %(end)s 终止，享受至 %(coverage_end)s（次月起不再享受），"
     "%(what)s %(date)s 已超出。"
 )
+LIST_SEPARATOR = gettext_noop("、")  # between category names in a step; ", " in English
 WHAT_DISCHARGED = gettext_noop("出院日期")
 WHAT_SERVICE_DATE = gettext_noop("就诊日期")
 
@@ -119,7 +120,8 @@ def _format_value(name: str, value: Any, translate: Callable[[str], str]) -> str
     if name == "category":
         return translate(CATEGORY_LABELS.get(value, value))
     if name == "categories":
-        return "、".join(translate(CATEGORY_LABELS.get(v, v)) for v in value)
+        separator = translate(LIST_SEPARATOR)
+        return separator.join(translate(CATEGORY_LABELS.get(v, v)) for v in value)
     if name == "what":
         return translate(value)
     if isinstance(value, Decimal):
@@ -139,3 +141,29 @@ def format_message(
 def render_steps(assessment, translate: Callable[[str], str] = untranslated) -> list[str]:
     """The steps of ``assessment`` as readable lines, translated by ``translate`` (gettext)."""
     return [format_message(step.template, step.params, translate) for step in assessment.steps]
+
+
+# Parameters whose words depend on the language; the others are numbers and dates, formatted
+# the same in every language, so a stored record keeps them already formatted.
+_WORDED_PARAMS = frozenset({"category", "categories", "what"})
+
+
+def step_record(template: str, params: Mapping[str, Any]) -> dict:
+    """One step as JSON to store: its msgid and parameters, words left as keys/msgids."""
+    stored = {}
+    for name, value in params.items():
+        if name in _WORDED_PARAMS:
+            stored[name] = list(value) if isinstance(value, tuple | list) else value
+        else:
+            stored[name] = _format_value(name, value, untranslated)
+    return {"msgid": template, "params": stored}
+
+
+def step_records(assessment) -> list[dict]:
+    """The steps of ``assessment`` as stored records (see ``render_records``)."""
+    return [step_record(step.template, step.params) for step in assessment.steps]
+
+
+def render_records(records, translate: Callable[[str], str] = untranslated) -> list[str]:
+    """Stored step records as readable lines in the language of ``translate``."""
+    return [format_message(r["msgid"], r["params"], translate) for r in records]

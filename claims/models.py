@@ -241,6 +241,9 @@ class Bill(models.Model):
     tilted_assistance = _money(_("倾斜救助"), default=Decimal("0"))
     total = _money(_("救助金额"), default=Decimal("0"))
     steps = models.JSONField(_("测算过程"), default=list, blank=True)
+    # The same steps as msgids and parameters ({"msgid", "params"}), so a page or PDF shows them
+    # in its own language; ``steps`` keeps the text in the portal's language for the record.
+    step_records = models.JSONField(_("测算过程（结构）"), default=list, blank=True, editable=False)
     # A top-up (补发) of a record already partly paid: the record ("bill:12" / "setl:<id>") and
     # what it had got. Its assessment is the visit's, less what was paid (DOMAIN §11).
     topup_of = models.CharField(_("补发原记录"), max_length=60, blank=True, editable=False)
@@ -294,6 +297,16 @@ class Bill(models.Model):
         return (self.basic_insurance_paid or Decimal("0")) + (
             self.critical_illness_paid or Decimal("0")
         )
+
+    def shown_steps(self) -> list[str]:
+        """The steps in the active language; bills assessed before the records kept the text."""
+        if not self.step_records:
+            return list(self.steps or [])
+        from django.utils.translation import gettext
+
+        from claims.engine_text import render_records
+
+        return render_records(self.step_records, gettext)
 
 
 class Attachment(models.Model):

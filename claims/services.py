@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from claims import selectors
+from claims.engine_text import render_records, step_records
 from claims.models import (
     Application,
     FormSequence,
@@ -54,6 +55,7 @@ RESULT_FIELDS = [
     "tilted_assistance",
     "total",
     "steps",
+    "step_records",
     "policy",
 ]
 # Form-number prefixes of the coordination areas (乌海 → WH); others use their region code.
@@ -169,12 +171,13 @@ def _save_results(assessment, *, at) -> None:
         bill.total = result.total
         # The steps are part of the record (screen and printed form): written in the portal's
         # language, not in whichever language the user who triggered the assessment reads.
-        with translation.override(settings.LANGUAGE_CODE):
-            bill.steps = result.step_lines(_)
-            if bill.topup_of:  # a top-up of a partly paid record (补发, §11)
-                from claims.topup import paid_step
+        bill.step_records = step_records(result)
+        if bill.topup_of:  # a top-up of a partly paid record (补发, §11)
+            from claims.topup import paid_step_record
 
-                bill.steps.append(paid_step(bill))
+            bill.step_records.append(paid_step_record(bill))
+        with translation.override(settings.LANGUAGE_CODE):
+            bill.steps = render_records(bill.step_records, _)
         bill.save(update_fields=[*RESULT_FIELDS, "paid_before"])
 
 

@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from claims import adapters, bills, services
 from claims.models import Application, Bill, Institution, Proposal
@@ -217,12 +218,16 @@ def _due_and_paid(application: Application, bill: Bill, result, paid: Decimal):
     return (proposal.due, proposal.paid) if proposal is not None else (result.total, paid)
 
 
-def paid_step(bill: Bill) -> str:
-    """The last step of a top-up's assessment: what was paid, what is paid now."""
-    return _("应付 %(due)s 元，已支付 %(paid)s 元，本次补发 %(topup)s 元。") % {
-        "due": format_money(bill.paid_before + bill.total),
-        "paid": format_money(bill.paid_before),
-        "topup": format_money(bill.total),
+def paid_step_record(bill: Bill) -> dict:
+    """The last step of a top-up's assessment (what was paid, what is paid now), stored like
+    the engine's steps (claims.engine_text.step_record) and rendered in the reader's language."""
+    return {
+        "msgid": gettext_noop("应付 %(due)s 元，已支付 %(paid)s 元，本次补发 %(topup)s 元。"),
+        "params": {
+            "due": format_money(bill.paid_before + bill.total),
+            "paid": format_money(bill.paid_before),
+            "topup": format_money(bill.total),
+        },
     }
 
 

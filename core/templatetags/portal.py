@@ -55,3 +55,15 @@ def paren(value):
     from django.utils.translation import gettext
 
     return gettext("（%(text)s）") % {"text": value}
+
+
+@register.filter
+def colon(label):
+    """A label and its colon in the page's language: "政策：" in Chinese, "Policy: " in English.
+
+    Use it on the translated label ({{ _("政策")|colon }}); a full-width colon typed after a
+    translate tag showed on English pages too.
+    """
+    from django.utils.translation import gettext
+
+    return gettext("%(label)s：") % {"label": label}

@@ -5,6 +5,7 @@ import os
 import re
 from contextlib import contextmanager
 
+from django.db import connections
 from pypdf import PdfReader
 
 
@@ -33,6 +34,10 @@ def launched_browser(executable):
                 yield browser
             finally:
                 browser.close()
+                # The test's ORM calls inside the browser block ran in Playwright's greenlet,
+                # whose context has connections of its own (Django keeps them per context):
+                # closed here, or one stays open and PostgreSQL cannot drop the test database.
+                connections.close_all()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
