@@ -57,8 +57,7 @@ from claims.engine_text import (  # noqa: F401 (CATEGORY_LABELS, Step: the engin
     render_steps,
     untranslated,
 )
-from core import coverage
-from core.coverage import coverage_end
+from core.coverage import coverage_end, covers_day, covers_stay, highest_ranked
 from core.money import money
 
 __all__ = [
@@ -251,8 +250,8 @@ UNCOVERED = {
 def identity_covers(identity: Identity, bill: Bill) -> bool:
     """DOMAIN §3: whether ``identity`` covers ``bill`` (the rule is core.coverage's)."""
     if bill.visit_type == INPATIENT:
-        return coverage.covers_stay(identity, bill.admitted, bill.discharged)
-    return coverage.covers_day(identity, bill.service_date)
+        return covers_stay(identity, bill.admitted, bill.discharged)
+    return covers_day(identity, bill.service_date)
 
 
 def covering_category(
@@ -271,8 +270,11 @@ def covering_category(
     for identity in identities:
         if identity_covers(identity, bill) and identity.category not in covering:
             covering.append(identity.category)
-    with_rule = (category for category in covering if category in policy.categories)
-    return coverage.highest_ranked(with_rule, policy.rank), covering
+    rules = policy.categories
+    with_rule = [category for category in covering if category in rules]
+    if len(with_rule) < 2:  # the usual case: one covering category (or none) with a rule
+        return (with_rule[0] if with_rule else None), covering
+    return highest_ranked(with_rule, policy.rank), covering
 
 
 def _why_not_covered(identity: Identity, bill: Bill) -> Step:

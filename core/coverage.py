@@ -92,9 +92,10 @@ def highest_ranked(categories: Iterable[str], rank: Sequence[str]) -> str | None
 
     Of two equally ranked (both unranked), the first given wins.
     """
-    best, best_rank = None, len(rank) + 1
+    unranked = len(rank)
+    best, best_rank = None, unranked + 1
     for category in categories:
-        position = rank_of(category, rank)
+        position = rank.index(category) if category in rank else unranked  # rank_of, inlined
         if position < best_rank:
             best, best_rank = category, position
     return best

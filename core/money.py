@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 __all__ = ["CENT", "format_money", "money", "to_chinese_capitals"]
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 
 
 def money(value: Decimal | int | str) -> Decimal:
@@ -20,24 +21,35 @@ def money(value: Decimal | int | str) -> Decimal:
     (and bool, None, …) and ValueError for text that is not a finite number. A result of zero
     is always +0.00, never -0.00.
     """
-    if type(value) is Decimal:  # the engine's case, every step: no conversion needed
-        amount = value
-    elif isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+    if type(value) is Decimal and value.is_finite():  # the engine's case, every step: lean
+        try:
+            amount = value.quantize(CENT, rounding=ROUND_HALF_UP)
+        except InvalidOperation:  # more digits than the decimal context holds (28)
+            raise ValueError(f"amount too large: {value!r}") from None
+        return amount if amount else ZERO
+    return _money_converted(value)
+
+
+def _money_converted(value) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
         raise TypeError(
             f"money() takes Decimal, int or str, not {type(value).__name__}; money is never float"
         )
-    else:
-        try:
-            amount = Decimal(value.strip() if isinstance(value, str) else value)
-        except InvalidOperation:
-            raise ValueError(f"not an amount of money: {value!r}") from None
+    try:
+        amount = (
+            value
+            if isinstance(value, Decimal)
+            else Decimal(value.strip() if isinstance(value, str) else value)
+        )
+    except InvalidOperation:
+        raise ValueError(f"not an amount of money: {value!r}") from None
     if not amount.is_finite():
         raise ValueError(f"not an amount of money: {value!r}")
     try:
         amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    except InvalidOperation:  # more digits than the decimal context holds (28)
+    except InvalidOperation:
         raise ValueError(f"amount too large: {value!r}") from None
-    return amount.copy_abs() if amount.is_zero() else amount
+    return amount if amount else ZERO
 
 
 def format_money(value: Decimal | int | str) -> str:
