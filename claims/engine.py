@@ -5,7 +5,9 @@ database, no I/O. The `assess` command, the approval service and the replay of o
 settlements all call it, so the rules live here and nowhere else.
 
 Money is ``Decimal`` and every computed amount is rounded half-up to the fen by
-``core.money.money()`` at the step where it is computed; a float never enters. Coverage (§3) and
+``core.money.to_cents()`` (``money()``'s rounding, without its input checks: the inputs were
+checked by ``validate_bill`` and the policy's validation) at the step where it is computed; a
+float never enters. Coverage (§3) and
 the highest-ranked choice are ``core.coverage``'s; the engine applies them to its ``Bill``.
 
 Each ``Assessment`` keeps its steps (a message template and its parameters) so a caseworker, a
@@ -58,7 +60,7 @@ from claims.engine_text import (  # noqa: F401 (CATEGORY_LABELS, Step: the engin
     untranslated,
 )
 from core.coverage import coverage_end, covers_day, covers_stay, highest_ranked
-from core.money import money
+from core.money import to_cents
 
 __all__ = [
     "CATEGORIES",
@@ -420,7 +422,7 @@ def _uncovered_reason(bill: Bill, category: str | None) -> str | None:
 
 def _self_pay(bill: Bill) -> tuple[Decimal, Step]:
     """Step 3: self-pay within the policy range, and its explanation line."""
-    self_pay = money(
+    self_pay = to_cents(
         bill.policy_range_cost - bill.basic_insurance_paid - bill.critical_illness_paid
     )
     return self_pay, Step(
@@ -436,7 +438,7 @@ def _self_pay(bill: Bill) -> tuple[Decimal, Step]:
 
 def _deductible(rule: CategoryRule, state: YearToDate, self_pay: Decimal, steps) -> Decimal:
     """Step 5: deductible, cumulative over the year (W 三(三): 年度内起付标准累计计算)."""
-    remaining = max(ZERO, money(rule.deductible - state.deductible_used))
+    remaining = max(ZERO, to_cents(rule.deductible - state.deductible_used))
     applied = min(self_pay, remaining)
     steps.append(
         Step(
@@ -449,7 +451,7 @@ def _deductible(rule: CategoryRule, state: YearToDate, self_pay: Decimal, steps)
 
 def _basic_assistance(policy, rule, state, self_pay, deductible_applied, steps) -> Decimal:
     """Step 6: basic assistance, within the annual cap shared by every visit type (W 三(三))."""
-    assistance = money((self_pay - deductible_applied) * rule.ratio)
+    assistance = to_cents((self_pay - deductible_applied) * rule.ratio)
     steps.append(
         Step(
             STEP_BASIC,
@@ -464,7 +466,7 @@ def _basic_assistance(policy, rule, state, self_pay, deductible_applied, steps) 
     if policy.annual_cap is None:
         steps.append(Step(STEP_NO_CAP, {"assistance": assistance}))
         return assistance
-    left = max(ZERO, money(policy.annual_cap - state.assistance_paid))
+    left = max(ZERO, to_cents(policy.annual_cap - state.assistance_paid))
     assistance = min(assistance, left)
     steps.append(
         Step(
@@ -487,9 +489,9 @@ def _tilted_assistance(policy, state, bill, self_pay, assistance, steps) -> tupl
         steps.append(Step(STEP_NO_TILTED, {}))
         return ZERO, ZERO
     burden = self_pay - assistance
-    remaining = max(ZERO, money(policy.tilted_deductible - state.tilted_deductible_used))
+    remaining = max(ZERO, to_cents(policy.tilted_deductible - state.tilted_deductible_used))
     applied = min(burden, remaining)
-    tilted = money((burden - applied) * policy.tilted_ratio)
+    tilted = to_cents((burden - applied) * policy.tilted_ratio)
     steps.append(
         Step(
             STEP_TILTED_DEDUCTIBLE,
