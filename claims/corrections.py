@@ -39,7 +39,7 @@ from claims.proposals import (
     supersede,
 )
 from claims.simulation import SimulationError
-from claims.topup import decided_topups
+from claims.topup_steps import decided_topups
 from core.money import format_money
 
 ZERO = Decimal("0.00")

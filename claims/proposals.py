@@ -39,7 +39,7 @@ def _still_to_pay(proposal: Proposal) -> Decimal | None:
     ):
         return ZERO
     if proposal.record.startswith("setl:") and proposal.paid != 0:
-        return proposal.difference  # pays the proposal's figure (claims.topup._due)
+        return proposal.difference  # pays the proposal's figure (claims.topup_steps._due_and_paid)
     return None
 
 

@@ -25,6 +25,7 @@ from claims.models import (
     PersonYear,
     Transition,
 )
+from claims.topup_steps import paid_step
 from core.choices import VisitType
 from core.dates import shanghai_today
 from core.money import money
@@ -172,8 +173,6 @@ def _save_results(assessment, *, at) -> None:
         with translation.override(settings.LANGUAGE_CODE):
             bill.steps = result.step_lines(_)
             if bill.topup_of:  # a top-up of a partly paid record (补发, §11)
-                from claims.topup import paid_step
-
                 bill.steps.append(paid_step(bill))
         bill.save(update_fields=[*RESULT_FIELDS, "paid_before"])
 
