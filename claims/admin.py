@@ -7,7 +7,17 @@ so no change bypasses maker-checker, the duplicate-invoice rule or the annual ca
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from claims.models import Application, Attachment, Bill, Institution, Transition
+from claims.models import (
+    Application,
+    Attachment,
+    Bill,
+    Institution,
+    Proposal,
+    ReassessmentRun,
+    RecoveryCase,
+    Repayment,
+    Transition,
+)
 from core.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 
 
@@ -58,4 +68,34 @@ class AttachmentAdmin(ReadOnlyAdmin):
     list_select_related = ["application__person"]
 
 
-from claims import admin_corrections  # noqa: E402,F401  (DOMAIN §11 models, read-only)
+# Corrections (DOMAIN §11): read-only like all case data (DOMAIN §8).
+
+
+class ReadOnlyPlainAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only, for the models without their own history (the alert and case keep it)."""
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnlyPlainAdmin):
+    list_display = ["id", "person", "year", "record", "version", "direction", "difference"]
+    list_filter = ["direction", "year"]
+    search_fields = ["record", "=person__id_number"]
+    list_select_related = ["person"]
+
+
+@admin.register(RecoveryCase)
+class RecoveryCaseAdmin(ReadOnlyAdmin):
+    list_display = ["id", "person", "year", "amount", "repaid", "status", "notice_number"]
+    list_filter = ["status", "year"]
+    search_fields = ["notice_number", "=person__id_number"]
+    list_select_related = ["person"]
+
+
+@admin.register(Repayment)
+class RepaymentAdmin(ReadOnlyPlainAdmin):
+    list_display = ["id", "case", "amount", "paid_on", "reference", "posting"]
+
+
+@admin.register(ReassessmentRun)
+class ReassessmentRunAdmin(ReadOnlyPlainAdmin):
+    list_display = ["id", "roster_batch", "persons", "chunks_done", "chunks_total", "status"]

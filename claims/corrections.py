@@ -30,6 +30,7 @@ from claims import adapters, engine
 from claims.models import Application, Bill, Institution
 from claims.models_corrections import Proposal, ReassessmentRun, RecoveryCase
 from claims.proposals import (
+    RecordResult,
     acted_by_record,
     acted_on,
     create_proposal,
@@ -39,7 +40,7 @@ from claims.proposals import (
     supersede,
 )
 from claims.simulation import SimulationError
-from claims.topup import decided_topups
+from claims.topup_steps import decided_topups
 from core.money import format_money
 
 ZERO = Decimal("0.00")
@@ -190,7 +191,8 @@ def reassessment_queue(person_years, *, befores=None, roster_batch_id: int | Non
         chunks_total=chunks,
     )
     for index in range(chunks):
-        reassessment_chunk_task.delay(run.pk, index)
+        # Sent once the run row is committed (the tasks ↔ services pair of on_commit).
+        transaction.on_commit(lambda i=index: reassessment_chunk_task.delay(run.pk, i))
     return run
 
 
@@ -242,28 +244,6 @@ def reassessment_chunk(*, run_id: int, index: int) -> int:
 
 
 # --- 2. Re-assess ---------------------------------------------------------------------------
-
-
-@dataclass
-class RecordResult:
-    """One record of the year: what was paid, what is due now, and both sets of steps."""
-
-    record: str
-    visit_type: str
-    end_date: date
-    paid: Decimal
-    due: Decimal
-    before_steps: list[str]
-    after_steps: list[str]
-    category_before: str = ""
-    category_after: str = ""
-    bill: Bill | None = None
-    setl_id: str = ""
-    known: bool = True  # False: a settlement whose before-change figure is not known
-
-    @property
-    def difference(self) -> Decimal:
-        return self.due - self.paid
 
 
 def _replaced_bills(person, year: int) -> set[int]:

@@ -7,21 +7,41 @@ remainder, which becomes a new proposal noting the earlier one (claims.correctio
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from claims.models import Application
+from claims.models import Application, Bill
 from claims.models_corrections import Proposal
 from core.money import format_money
 
-if TYPE_CHECKING:
-    from claims.corrections import RecordResult
-
 ZERO = Decimal("0.00")
+
+
+@dataclass
+class RecordResult:
+    """One record of the year: what was paid, what is due now, and both sets of steps."""
+
+    record: str
+    visit_type: str
+    end_date: date
+    paid: Decimal
+    due: Decimal
+    before_steps: list[str]
+    after_steps: list[str]
+    category_before: str = ""
+    category_after: str = ""
+    bill: Bill | None = None
+    setl_id: str = ""
+    known: bool = True  # False: a settlement whose before-change figure is not known
+
+    @property
+    def difference(self) -> Decimal:
+        return self.due - self.paid
 
 
 def acted_on(proposal: Proposal) -> bool:
@@ -39,7 +59,7 @@ def _still_to_pay(proposal: Proposal) -> Decimal | None:
     ):
         return ZERO
     if proposal.record.startswith("setl:") and proposal.paid != 0:
-        return proposal.difference  # pays the proposal's figure (claims.topup._due)
+        return proposal.difference  # pays the proposal's figure (claims.topup_steps._due_and_paid)
     return None
 
 

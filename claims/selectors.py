@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from claims import adapters, engine
 from claims.models import Application, Bill, Institution
+from claims.topup_steps import deduct_paid
 from core.dates import shanghai_today
 from core.models import Policy, Region
 from core.scoping import scoped, user_region_codes
@@ -242,8 +243,6 @@ def assess_application(application: Application, *, day: date | None = None):
                 % {"invoice": bill.invoice_number, "message": exc.render(_)}
             ) from exc
         if any(b.topup_of for b in group):
-            from claims.topup import deduct_paid
-
             results = deduct_paid(application, group, results)
         runs.append(YearRun(year, policy, before, after, list(zip(group, results, strict=True))))
     return ApplicationAssessment(runs)

@@ -26,6 +26,7 @@ from claims.models import (
     PersonYear,
     Transition,
 )
+from claims.topup_steps import paid_step_record
 from core.choices import VisitType
 from core.dates import shanghai_today
 from core.money import money
@@ -173,8 +174,6 @@ def _save_results(assessment, *, at) -> None:
         # language, not in whichever language the user who triggered the assessment reads.
         bill.step_records = step_records(result)
         if bill.topup_of:  # a top-up of a partly paid record (补发, §11)
-            from claims.topup import paid_step_record
-
             bill.step_records.append(paid_step_record(bill))
         with translation.override(settings.LANGUAGE_CODE):
             bill.steps = render_records(bill.step_records, _)

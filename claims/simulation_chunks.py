@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
+from django.utils import timezone
 
 from claims import adapters
 from claims.models import SimulationRun
@@ -79,22 +80,18 @@ def simulate_range(params: dict, lo: str | None, hi: str | None) -> dict:
 
 
 def _merge(job_run: chunked.ChunkedRun, results: list[dict]) -> None:
-    from claims.simulation_runs import _finish
-
     params = job_run.params
     merged = merge_partials(Partial.from_dict(r) for r in results)
     run = SimulationRun.objects.get(pk=params["simulation_run"])
     run.chunks_done = run.chunks_total = job_run.chunks_total
     run.save(update_fields=["chunks_done", "chunks_total"])
     result = simulation_result(params["area"], params["year"], merged, breakdown=True)
-    _finish(run, SimulationRun.Status.SUCCESS, result=result)
+    finish_run(run, SimulationRun.Status.SUCCESS, result=result)
 
 
 def _fail(job_run: chunked.ChunkedRun, error: str) -> None:
-    from claims.simulation_runs import _finish
-
     run = SimulationRun.objects.get(pk=job_run.params["simulation_run"])
-    _finish(run, SimulationRun.Status.FAILED, error=error)
+    finish_run(run, SimulationRun.Status.FAILED, error=error)
 
 
 def _progress(job_run: chunked.ChunkedRun, done: int, total: int) -> None:
@@ -113,3 +110,10 @@ chunked.register(
         progress=_progress,
     )
 )
+
+
+def finish_run(run: SimulationRun, status: str, *, error: str = "", result: dict | None = None):
+    """Record the end of the 测算 run: its status, error or result, and when."""
+    run.status, run.error, run.result = status, error, result or {}
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "result", "finished_at"])

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from claims.management.commands.assess import InputError, _policy
 from claims.models import SimulationRun
 from claims.simulation import SimulationError, coordination_area, policy_for_year
+from claims.simulation_chunks import finish_run, simulation_fan_out
 from core.scoping import can_write
 
 PERMISSION = "core.change_policy"  # 管理员: the bureau's staff who set the standards
@@ -73,22 +74,15 @@ def simulation_run_execute(*, run_id: int) -> SimulationRun | None:
         return None
     run = SimulationRun.objects.get(pk=run_id)
 
-    from claims.simulation_chunks import simulation_fan_out
     from core.dates import shanghai_today
 
     try:
         _policy(run.draft)
         simulation_fan_out(run, today=shanghai_today())
     except (InputError, SimulationError) as exc:
-        _finish(run, SimulationRun.Status.FAILED, error=str(exc))
+        finish_run(run, SimulationRun.Status.FAILED, error=str(exc))
     except Exception as exc:  # a bug or a lost database: the run must not stay "running"
-        _finish(run, SimulationRun.Status.FAILED, error=repr(exc))
+        finish_run(run, SimulationRun.Status.FAILED, error=repr(exc))
         raise
     run.refresh_from_db()
     return run
-
-
-def _finish(run: SimulationRun, status: str, *, error: str = "", result: dict | None = None):
-    run.status, run.error, run.result = status, error, result or {}
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "error", "result", "finished_at"])

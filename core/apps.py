@@ -9,7 +9,8 @@ class CoreConfig(AppConfig):
     verbose_name = _("基础设置")
 
     def ready(self):
-        from core import audit, checks, regions, roles, signin, user_services  # noqa: F401 (checks, regions register themselves)
+        # checks and regions register themselves; tasks gives core.chunked its chunk task.
+        from core import audit, checks, regions, roles, signin, tasks, user_services  # noqa: F401
 
         audit.connect_signals()
         signin.connect_signals()

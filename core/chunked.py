@@ -61,7 +61,12 @@ class Job:
     progress: Callable[[ChunkedRun, int, int], None] | None = None
 
 
+# Filled when the apps start (core never imports them): claims.apps registers the 测算 job
+# (claims.simulation_chunks), monitoring.apps the high-cost scan (monitoring.scan_chunks).
 JOBS: dict[str, Job] = {}
+# The Celery task that takes a chunk (core.tasks.chunk_task, which imports this module): set by
+# core.tasks itself when core.apps imports it.
+CHUNK_TASK: list = []
 
 
 def register(job: Job) -> Job:
@@ -69,15 +74,12 @@ def register(job: Job) -> Job:
     return job
 
 
+def set_chunk_task(task) -> None:
+    CHUNK_TASK[:] = [task]
+
+
 def job_of(run: ChunkedRun) -> Job:
-    if run.kind not in JOBS:
-        _load_jobs()
     return JOBS[run.kind]
-
-
-def _load_jobs() -> None:
-    from claims import simulation_chunks  # noqa: F401 — registers the 测算 job
-    from monitoring import scan_chunks  # noqa: F401 — registers the high-cost scan job
 
 
 # --- Ranges ---------------------------------------------------------------------------------
@@ -176,8 +178,7 @@ def _resume(run: ChunkedRun) -> ChunkedRun:
 def dispatch(run: ChunkedRun, tasks: int | None = None) -> int:
     """Queue `tasks` chunk tasks (default: one per pending chunk) on the job's queue; each
     claims whichever chunk is pending. Returns how many were sent."""
-    from core.tasks import chunk_task
-
+    (chunk_task,) = CHUNK_TASK
     job = job_of(run)
     pending = run.chunks.filter(status=RunChunk.Status.PENDING).count()
     count = pending if tasks is None else min(tasks, pending)

@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from core import chunked
+
 
 @shared_task
 def health_check() -> dict:
@@ -15,14 +17,13 @@ def health_check() -> dict:
 def chunk_task(run_id: int) -> dict:
     """Take one pending chunk of a chunked run (core.chunked) and do it; the last one merges.
     The queue is the job's (checks, simulation), chosen when the run is dispatched."""
-    from core.chunked import work_one
-
-    return {"run": run_id, "worked": work_one(run_id)}
+    return {"run": run_id, "worked": chunked.work_one(run_id)}
 
 
 @shared_task
 def chunked_sweep_task() -> dict:
     """Beat: chunks of dead workers back to pending and queued again (core.chunked.sweep)."""
-    from core.chunked import sweep
+    return {"requeued": chunked.sweep()}
 
-    return {"requeued": sweep()}
+
+chunked.set_chunk_task(chunk_task)  # core.chunked.dispatch sends it

@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import Max
 
 from core import chunked
-from monitoring.checks.high_cost import scan_burdens
+from monitoring.checks.burden import scan_burdens
 
 KIND = "high_cost_scan"
 SAMPLE_ROWS = 200_000  # rows sampled for the quantiles on PostgreSQL

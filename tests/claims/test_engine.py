@@ -20,10 +20,10 @@ from claims.engine import (
     assess_bills,
     coverage_end,
     identity_covers,
-    money,
     render_steps,
     validate_bill,
 )
+from core.money import money
 
 D = Decimal
 TODAY = date(2024, 6, 30)

@@ -21,7 +21,7 @@ from core.coverage import (
     identity_covers,
     rank_of,
 )
-from monitoring.checks.high_cost import watched_sql
+from monitoring.checks.burden import watched_sql
 
 RANK = ("destitute", "subsistence", "poverty_risk", "near_subsistence")
 
