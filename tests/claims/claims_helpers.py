@@ -112,3 +112,14 @@ def settlement(
         init_setl_id=reversal_of,
         **extra,
     )
+
+
+def late_grant(person, category, *, start, region, by, capture):
+    """An identity granted after the year's bills were decided (DOMAIN §11), with the
+    re-assessment it queues after commit run: `capture` is django_capture_on_commit_callbacks."""
+    from beneficiaries import services as beneficiaries
+
+    with capture(execute=True):
+        return beneficiaries.identity_grant(
+            person=person, category=category, start=start, region=region, by=by
+        )

@@ -5,7 +5,14 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from claims_helpers import approved_application, example_a, example_b, new_application, settlement
+from claims_helpers import (
+    approved_application,
+    example_a,
+    example_b,
+    late_grant,
+    new_application,
+    settlement,
+)
 
 from beneficiaries import services as beneficiaries
 from claims import corrections, services
@@ -69,14 +76,14 @@ def test_a_backdated_grant_tops_up_a_rejected_bill_and_an_under_assessed_one(
     assert approved.total == D("3500.00")
 
     # Civil affairs recognised the person as 低保 from 2022 — decided late.
-    with django_capture_on_commit_callbacks(execute=True):
-        beneficiaries.identity_grant(
-            person=person,
-            category=Category.SUBSISTENCE,
-            start=date(2022, 6, 1),
-            region=haibowan,
-            by=caseworker_haibowan,
-        )
+    late_grant(
+        person,
+        Category.SUBSISTENCE,
+        start=date(2022, 6, 1),
+        region=haibowan,
+        by=caseworker_haibowan,
+        capture=django_capture_on_commit_callbacks,
+    )
 
     proposals = _proposals(person)
     under = proposals[f"bill:{approved.bills.get().pk}"]
@@ -154,14 +161,14 @@ def test_re_running_creates_no_duplicates_and_a_changed_amount_supersedes(
     approved_application(
         person, caseworker_haibowan, supervisor_city, bills=[example_a(city_hospital)]
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        granted = beneficiaries.identity_grant(
-            person=person,
-            category=Category.DESTITUTE,
-            start=date(2023, 1, 1),
-            region=haibowan,
-            by=caseworker_haibowan,
-        )
+    granted = late_grant(
+        person,
+        Category.DESTITUTE,
+        start=date(2023, 1, 1),
+        region=haibowan,
+        by=caseworker_haibowan,
+        capture=django_capture_on_commit_callbacks,
+    )
     (first,) = _proposals(person).values()
     assert first.difference == D("6500.00")  # 特困 100%: 10,000 − 3,500
 
@@ -179,14 +186,14 @@ def test_re_running_creates_no_duplicates_and_a_changed_amount_supersedes(
     assert _proposals(person) == {}
 
     # And back to a start in February, but as 低保 (75%): a new version with a new amount.
-    with django_capture_on_commit_callbacks(execute=True):
-        beneficiaries.identity_grant(
-            person=person,
-            category=Category.SUBSISTENCE,
-            start=date(2023, 2, 1),
-            region=haibowan,
-            by=caseworker_haibowan,
-        )
+    late_grant(
+        person,
+        Category.SUBSISTENCE,
+        start=date(2023, 2, 1),
+        region=haibowan,
+        by=caseworker_haibowan,
+        capture=django_capture_on_commit_callbacks,
+    )
     (second,) = _proposals(person).values()
     assert (second.version, second.difference) == (2, D("4000.00"))
 
@@ -216,14 +223,14 @@ def test_a_settlement_moves_by_what_the_change_did_not_by_the_counters_own_round
         critical="0",
         maf_pay="3400",
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        beneficiaries.identity_grant(
-            person=near_subsistence_person,
-            category=Category.SUBSISTENCE,
-            start=date(2023, 1, 1),
-            region=haibowan,
-            by=caseworker_haibowan,
-        )
+    late_grant(
+        near_subsistence_person,
+        Category.SUBSISTENCE,
+        start=date(2023, 1, 1),
+        region=haibowan,
+        by=caseworker_haibowan,
+        capture=django_capture_on_commit_callbacks,
+    )
     (proposal,) = _proposals(near_subsistence_person).values()
     # 低保 gives 7,500 instead of 3,500: the counter's 3,400 moves by 4,000.
     assert (proposal.paid, proposal.due, proposal.difference) == (
@@ -253,14 +260,14 @@ def test_a_grant_tops_up_an_unassisted_settlement_but_not_one_the_counter_alread
             critical="0",
             maf_pay=maf,
         )
-    with django_capture_on_commit_callbacks(execute=True):
-        beneficiaries.identity_grant(
-            person=person,
-            category=Category.SUBSISTENCE,
-            start=date(2023, 1, 1),
-            region=haibowan,
-            by=caseworker_haibowan,
-        )
+    late_grant(
+        person,
+        Category.SUBSISTENCE,
+        start=date(2023, 1, 1),
+        region=haibowan,
+        by=caseworker_haibowan,
+        capture=django_capture_on_commit_callbacks,
+    )
     proposals = _proposals(person)
     assert set(proposals) == {"setl:S-NONE"}
     assert proposals["setl:S-NONE"].due == D("3000.00")  # 4,000 × 75%

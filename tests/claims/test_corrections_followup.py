@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from claims_helpers import approved_application, example_a
+from claims_helpers import approved_application, example_a, late_grant
 
 from beneficiaries import services as beneficiaries
 from claims import corrections, recovery, services, topup
@@ -55,14 +55,14 @@ def test_a_change_after_a_recovery_case_proposes_the_rest_and_names_the_case(
     assert case.amount == D("3500.00")
     # Civil affairs then recognise the person as 低保 from March: the stay is covered again,
     # at 7,500. The case takes back 3,500, so 7,500 is still to pay.
-    with django_capture_on_commit_callbacks(execute=True):
-        beneficiaries.identity_grant(
-            person=person,
-            category=Category.SUBSISTENCE,
-            start=date(2023, 3, 1),
-            region=haibowan,
-            by=caseworker_haibowan,
-        )
+    late_grant(
+        person,
+        Category.SUBSISTENCE,
+        start=date(2023, 3, 1),
+        region=haibowan,
+        by=caseworker_haibowan,
+        capture=django_capture_on_commit_callbacks,
+    )
     earlier.refresh_from_db()
     assert earlier.alert.status == Alert.Status.IN_PROGRESS  # acted on: not superseded
     later = Proposal.objects.exclude(pk=earlier.pk).get()
@@ -92,14 +92,14 @@ def test_a_change_after_a_paid_top_up_recovers_what_it_paid_too_much(
     approved_application(
         person, caseworker_haibowan, supervisor_city, bills=[example_a(city_hospital)]
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        granted = beneficiaries.identity_grant(
-            person=person,
-            category=Category.SUBSISTENCE,
-            start=date(2023, 1, 1),
-            region=haibowan,
-            by=caseworker_haibowan,
-        )
+    granted = late_grant(
+        person,
+        Category.SUBSISTENCE,
+        start=date(2023, 1, 1),
+        region=haibowan,
+        by=caseworker_haibowan,
+        capture=django_capture_on_commit_callbacks,
+    )
     earlier = Proposal.objects.get()
     application = topup.proposal_to_application(proposal=earlier, by=caseworker_haibowan)
     services.application_submit(application=application, by=caseworker_haibowan)
@@ -136,14 +136,14 @@ def test_a_change_while_the_supplementary_bill_is_under_way_is_noted_not_propose
     approved_application(
         person, caseworker_haibowan, supervisor_city, bills=[example_a(city_hospital)]
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        granted = beneficiaries.identity_grant(
-            person=person,
-            category=Category.SUBSISTENCE,
-            start=date(2023, 1, 1),
-            region=haibowan,
-            by=caseworker_haibowan,
-        )
+    granted = late_grant(
+        person,
+        Category.SUBSISTENCE,
+        start=date(2023, 1, 1),
+        region=haibowan,
+        by=caseworker_haibowan,
+        capture=django_capture_on_commit_callbacks,
+    )
     earlier = Proposal.objects.get()
     application = topup.proposal_to_application(proposal=earlier, by=caseworker_haibowan)
     with django_capture_on_commit_callbacks(execute=True):

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from claims_helpers import approved_application, example_a, example_b, new_application
+from claims_helpers import approved_application, example_a, example_b, late_grant, new_application
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from beneficiaries import services as beneficiaries
@@ -192,14 +192,14 @@ def test_a_rejected_bill_now_covered_becomes_a_supplementary_application_paid_as
     rejected = new_application(person, caseworker_haibowan, bills=[example_b(city_hospital)])
     services.application_submit(application=rejected, by=caseworker_haibowan)
     services.application_reject(application=rejected, by=supervisor_city, comment="非救助对象")
-    with django_capture_on_commit_callbacks(execute=True):
-        beneficiaries.identity_grant(
-            person=person,
-            category=Category.SUBSISTENCE,
-            start=date(2023, 1, 1),
-            region=haibowan,
-            by=caseworker_haibowan,
-        )
+    late_grant(
+        person,
+        Category.SUBSISTENCE,
+        start=date(2023, 1, 1),
+        region=haibowan,
+        by=caseworker_haibowan,
+        capture=django_capture_on_commit_callbacks,
+    )
     proposal = Proposal.objects.get(person=person)
     application = topup.proposal_to_application(proposal=proposal, by=caseworker_haibowan)
     assert application.kind == Application.Kind.SUPPLEMENTARY
@@ -254,14 +254,14 @@ def test_an_under_assessed_approved_bill_tops_up_exactly_the_difference(
     approved_application(
         person, caseworker_haibowan, supervisor_city, bills=[example_a(city_hospital)]
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        beneficiaries.identity_grant(
-            person=person,
-            category=Category.SUBSISTENCE,
-            start=date(2023, 1, 1),
-            region=haibowan,
-            by=caseworker_haibowan,
-        )
+    late_grant(
+        person,
+        Category.SUBSISTENCE,
+        start=date(2023, 1, 1),
+        region=haibowan,
+        by=caseworker_haibowan,
+        capture=django_capture_on_commit_callbacks,
+    )
     proposal = Proposal.objects.get()
     assert (proposal.paid, proposal.due, proposal.difference) == (D("3500"), D("7500"), D("4000"))
     application, bill, posted = _topup_end_to_end(
@@ -302,14 +302,14 @@ def test_a_settlement_the_counter_paid_tops_up_exactly_the_proposals_difference(
         critical="0",
         maf_pay="3400",
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        beneficiaries.identity_grant(
-            person=person,
-            category=Category.SUBSISTENCE,
-            start=date(2023, 1, 1),
-            region=haibowan,
-            by=caseworker_haibowan,
-        )
+    late_grant(
+        person,
+        Category.SUBSISTENCE,
+        start=date(2023, 1, 1),
+        region=haibowan,
+        by=caseworker_haibowan,
+        capture=django_capture_on_commit_callbacks,
+    )
     proposal = Proposal.objects.get()
     assert (proposal.paid, proposal.difference) == (D("3400.00"), D("4000.00"))
     application, bill, posted = _topup_end_to_end(
@@ -335,14 +335,14 @@ def test_a_top_up_no_longer_due_at_approval_is_refused(
     approved_application(
         person, caseworker_haibowan, supervisor_city, bills=[example_a(city_hospital)]
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        granted = beneficiaries.identity_grant(
-            person=person,
-            category=Category.SUBSISTENCE,
-            start=date(2023, 1, 1),
-            region=haibowan,
-            by=caseworker_haibowan,
-        )
+    granted = late_grant(
+        person,
+        Category.SUBSISTENCE,
+        start=date(2023, 1, 1),
+        region=haibowan,
+        by=caseworker_haibowan,
+        capture=django_capture_on_commit_callbacks,
+    )
     application = topup.proposal_to_application(
         proposal=Proposal.objects.get(), by=caseworker_haibowan
     )
