@@ -15,7 +15,8 @@ import django_filters
 from django import forms
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core import idnumber
 from core.dates import shanghai_today
@@ -158,22 +159,33 @@ class AlertFilter(django_filters.FilterSet):
     """The alert queue's filters; without a status it shows open and in-progress alerts."""
 
     kind = django_filters.ChoiceFilter(
-        label=_("类型"), choices=Alert.Kind.choices, empty_label=_("全部类型")
+        label=gettext_lazy("类型"), choices=Alert.Kind.choices, empty_label=gettext_lazy("全部类型")
     )
     status = django_filters.ChoiceFilter(
-        label=_("状态"),
+        label=gettext_lazy("状态"),
         method="filter_status",
-        choices=[("active", _("待处理和处理中")), ("all", _("全部状态")), *Alert.Status.choices],
+        choices=[
+            ("active", gettext_lazy("待处理和处理中")),
+            ("all", gettext_lazy("全部状态")),
+            *Alert.Status.choices,
+        ],
         empty_label=None,
     )
     assignee = django_filters.ChoiceFilter(
-        label=_("经办人"), method="filter_assignee", choices=[], empty_label=_("全部")
+        label=gettext_lazy("经办人"),
+        method="filter_assignee",
+        choices=[],
+        empty_label=gettext_lazy("全部"),
     )
-    year = _IntegerFilter(label=_("年度"), min_value=2000, max_value=2100)
+    year = _IntegerFilter(label=gettext_lazy("年度"), min_value=2000, max_value=2100)
     watch = django_filters.ChoiceFilter(
-        label=_("监测类型"), choices=Alert.Watch.choices, empty_label=_("全部")
+        label=gettext_lazy("监测类型"),
+        choices=Alert.Watch.choices,
+        empty_label=gettext_lazy("全部"),
     )
-    q = django_filters.CharFilter(label=_("姓名或证件号码"), method="filter_q", max_length=50)
+    q = django_filters.CharFilter(
+        label=gettext_lazy("姓名或证件号码"), method="filter_q", max_length=50
+    )
     # The regional dashboard's links: one area's alerts (§8); a hidden field of the form.
     region = django_filters.CharFilter(
         method="filter_region", max_length=12, widget=forms.HiddenInput
@@ -247,25 +259,22 @@ def alert_export_header(*, display: bool = False) -> list[str]:
     if not display:
         return list(EXPORT_COLUMNS)
     return [
-        str(label)  # the workbook takes text, not lazy strings
-        for label in (
-            _("证件号码"),
-            _("姓名"),
-            _("年度"),
-            _("类型"),
-            _("监测类型"),
-            _("个人负担"),
-            _("监测线"),
-            _("状态"),
-            _("区划"),
-            _("期间"),
-            _("对象"),
-            _("金额"),
-            _("经办人"),
-            _("说明"),
-            _("机构编码"),
-            _("月份"),
-        )
+        _("证件号码"),
+        _("姓名"),
+        _("年度"),
+        _("类型"),
+        _("监测类型"),
+        _("个人负担"),
+        _("监测线"),
+        _("状态"),
+        _("区划"),
+        _("期间"),
+        _("对象"),
+        _("金额"),
+        _("经办人"),
+        _("说明"),
+        _("机构编码"),
+        _("月份"),
     ]
 
 
