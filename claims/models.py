@@ -466,6 +466,9 @@ class SimulationRun(models.Model):
         verbose_name = _("政策测算")
         verbose_name_plural = _("政策测算")
         ordering = ["-created_at", "-id"]
+        # The bureau's staff who weigh next year's standards (审核员 and 管理员, issue #17);
+        # saving a draft as a policy still needs core.add_policy (管理员).
+        permissions = [("run_simulation", _("可以进行政策测算"))]
 
     def __str__(self):
         return _("%(area)s %(year)s 年政策测算 #%(id)s") % {

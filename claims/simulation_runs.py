@@ -19,7 +19,7 @@ from claims.simulation import SimulationError, coordination_area, policy_for_yea
 from claims.simulation_chunks import finish_run, simulation_fan_out
 from core.scoping import can_write
 
-PERMISSION = "core.change_policy"  # 管理员: the bureau's staff who set the standards
+PERMISSION = "claims.run_simulation"  # 审核员 and 管理员: the bureau's staff who weigh standards
 
 
 def simulation_allowed(user, area_code: str) -> bool:

@@ -24,7 +24,7 @@ from core.dates import shanghai_today
 from core.models import Region
 from core.scoping import can_write, scoped
 
-VIEW_PERMISSION = "core.view_policy"
+VIEW_PERMISSION = "claims.run_simulation"
 
 
 class SimulationForm(forms.Form):

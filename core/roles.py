@@ -75,6 +75,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # clearings with institutions (DOMAIN §10): the second person approves
         "funds.view_clearing",
         "funds.approve_clearing",
+        # 测算 (DOMAIN §12): weighs a draft policy on this year's bills; adopting needs 管理员
+        "claims.run_simulation",
     ],
     # 财务: fund entries and reconciliation.
     Role.ACCOUNTANT: [
@@ -102,6 +104,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_region",
         "core.view_policy",
         "core.add_policy",
+        "claims.run_simulation",
         "core.change_policy",
         "core.view_policycategory",
         "core.add_policycategory",

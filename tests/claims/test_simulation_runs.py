@@ -74,13 +74,22 @@ def test_the_policy_in_force_as_a_draft_is_a_valid_draft(
     assert run.result["difference"] == "0.00"
 
 
-@pytest.mark.parametrize("user", ["supervisor_city", "regional_viewer", "caseworker_haibowan"])
+@pytest.mark.parametrize("user", ["regional_viewer", "caseworker_haibowan"])
 def test_only_the_areas_policy_staff_may_run_one(request, user):
     with pytest.raises(PermissionDenied):
         simulation_runs.simulation_run_request(
             area_code="150300", year=2023, draft=draft(), by=request.getfixturevalue(user)
         )
     assert not SimulationRun.objects.exists()
+
+
+def test_the_areas_supervisor_may_run_one(supervisor_city):
+    """The bureau weighs a draft with its supervisors (审核员), not only its admins (issue #17)."""
+    run = simulation_runs.simulation_run_request(
+        area_code="150300", year=2023, draft=draft(), by=supervisor_city
+    )
+    assert SimulationRun.objects.get().created_by == supervisor_city
+    assert run.area_id == "150300"
 
 
 def test_another_areas_admin_may_not_run_one(admin_city):
@@ -150,9 +159,16 @@ def test_a_draft_with_a_bad_field_is_refused_on_the_form(client, admin_city):
     assert not SimulationRun.objects.exists()
 
 
-def test_users_without_the_policy_permission_get_403(client, supervisor_city):
-    client.force_login(supervisor_city)
+def test_users_without_the_simulation_permission_get_403(client, caseworker_haibowan):
+    client.force_login(caseworker_haibowan)
     assert client.get(reverse("claims:simulation_list")).status_code == 403
+
+
+def test_the_supervisor_sees_the_page_and_the_menu(client, supervisor_city):
+    client.force_login(supervisor_city)
+    page = client.get(reverse("claims:simulation_list")).content.decode()
+    assert 'name="draft"' in page
+    assert reverse("claims:simulation_list") in client.get(reverse("claims:index")).content.decode()
 
 
 def test_another_areas_run_is_a_404(client, admin_city, django_user_model):
