@@ -19,6 +19,7 @@ from claims import simulation_adopt, simulation_report
 from claims.forms import _bootstrap
 from claims.models import SimulationRun
 from claims.simulation import SimulationError, policy_document, policy_for_year
+from claims.simulation_forms import SimulationForm
 from claims.simulation_runs import simulation_allowed, simulation_run_request
 from core.dates import shanghai_today
 from core.models import Region
@@ -27,74 +28,64 @@ from core.scoping import can_write, scoped
 VIEW_PERMISSION = "claims.run_simulation"
 
 
-class SimulationForm(forms.Form):
-    area = forms.ChoiceField(label=gettext_lazy("统筹地区"))
-    year = forms.IntegerField(label=gettext_lazy("测算年度"), min_value=2000, max_value=2100)
-    draft = forms.CharField(
-        label=gettext_lazy("测算政策（JSON）"),
-        widget=forms.Textarea(attrs={"rows": 16, "class": "form-control font-monospace"}),
-        help_text=gettext_lazy(
-            "格式与 assess 命令输入中的 policy 相同；默认是现行政策，修改参数后提交。"
-        ),
-    )
-    note = forms.CharField(label=gettext_lazy("说明"), max_length=200, required=False)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        areas = Region.objects.filter(level=Region.Level.CITY).order_by("code")
-        self.fields["area"].choices = [
-            (a.code, f"{a.code} {a.name}") for a in areas if simulation_allowed(user, a.code)
-        ]
-        _bootstrap(self)
-
-    def clean_draft(self):
-        try:
-            # Amounts stay text (never float); the service validates them as `assess` does.
-            return json.loads(self.cleaned_data["draft"], parse_float=str)
-        except ValueError as exc:
-            raise ValidationError(_("不是有效的 JSON（%(error)s）。") % {"error": exc}) from None
+def _user_areas(user) -> list[tuple[str, str]]:
+    areas = Region.objects.filter(level=Region.Level.CITY).order_by("code")
+    return [(a.code, f"{a.code} {a.name}") for a in areas if simulation_allowed(user, a.code)]
 
 
-def _initial(form: SimulationForm) -> dict:
-    """Start from the policy in force in the first area for this year."""
-    year = shanghai_today().year
-    initial = {"year": year}
-    if form.fields["area"].choices:
-        area = form.fields["area"].choices[0][0]
-        try:
-            document = policy_document(policy_for_year(area, year))
-            initial["draft"] = json.dumps(document, ensure_ascii=False, indent=2)
-        except SimulationError:
-            pass
-    return initial
+def _chosen(data, areas) -> tuple[str | None, int]:
+    """The area and year asked for (GET to load a policy, POST to run), else the defaults."""
+    codes = [code for code, _label in areas]
+    area = data.get("area") if data.get("area") in codes else (codes[0] if codes else None)
+    try:
+        year = int(data.get("year") or shanghai_today().year)
+    except ValueError:
+        year = shanghai_today().year
+    return area, year
+
+
+def _base(area: str | None, year: int) -> tuple[dict | None, str]:
+    """The policy in force as the draft's starting point, or why there is none."""
+    if area is None:
+        return None, ""
+    try:
+        return policy_document(policy_for_year(area, year)), ""
+    except SimulationError as exc:
+        return None, str(exc)
 
 
 @login_required
 @permission_required(VIEW_PERMISSION, raise_exception=True)
 def simulation_list(request):
     runs = scoped(SimulationRun.objects.select_related("area", "created_by"), request.user)
-    form = SimulationForm(request.POST or None, user=request.user)
-    if request.method == "POST":
-        if not form.fields["area"].choices:
-            raise PermissionDenied(_("您只能测算本统筹地区的政策。"))
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                run = simulation_run_request(
-                    area_code=data["area"],
-                    year=data["year"],
-                    draft=data["draft"],
-                    note=data["note"],
-                    by=request.user,
-                )
-            except ValidationError as exc:
-                for message in exc.messages:
-                    form.add_error("draft", message)
-            else:
-                return redirect("claims:simulation_detail", pk=run.pk)
-    elif form.fields["area"].choices:
-        form = SimulationForm(initial=_initial(form), user=request.user)
-    context = {"form": form, "runs": runs[:50], "can_run": bool(form.fields["area"].choices)}
+    areas = _user_areas(request.user)
+    if request.method == "POST" and not areas:
+        raise PermissionDenied(_("您只能测算本统筹地区的政策。"))
+    area, year = _chosen(request.POST if request.method == "POST" else request.GET, areas)
+    base, no_base = _base(area, year)
+    form = SimulationForm(
+        request.POST or None,
+        request.FILES or None,
+        user_areas=areas,
+        base=base,
+        initial={"area": area, "year": year},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            run = simulation_run_request(
+                area_code=data["area"],
+                year=data["year"],
+                draft=form.draft_document(),
+                note=data["note"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            return redirect("claims:simulation_detail", pk=run.pk)
+    context = {"form": form, "runs": runs[:50], "can_run": bool(areas), "no_base": no_base}
     return render(request, "claims/simulation_list.html", context)
 
 
