@@ -14,6 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import case_history
+from core.choices import Category
 
 ZERO = Decimal("0.00")
 
@@ -154,6 +155,15 @@ class Proposal(models.Model):
     @property
     def amount(self) -> Decimal:
         return abs(self.difference)
+
+    @property
+    def category_before_label(self) -> str:
+        """The category the paid assessment applied, by its name (the code if unknown)."""
+        return dict(Category.choices).get(self.category_before, self.category_before)
+
+    @property
+    def category_after_label(self) -> str:
+        return dict(Category.choices).get(self.category_after, self.category_after)
 
 
 class RecoveryCase(models.Model):
