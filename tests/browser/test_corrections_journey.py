@@ -61,7 +61,8 @@ def test_an_identity_ended_late_is_recovered_with_a_printed_notice(
     page.fill("input[name=reason]", "民政部门终止认定")
     submit(page, "main form")
     proposal = Proposal.objects.get()
-    assert proposal.direction == Proposal.Direction.RECOVERY and proposal.difference == Decimal("-3500.00")
+    assert proposal.direction == Proposal.Direction.RECOVERY
+    assert proposal.difference == Decimal("-3500.00")
 
     journey.goto("/claims/corrections/")
     row = page.locator("tr", has_text="王秀英")
@@ -102,7 +103,8 @@ def test_a_backdated_higher_identity_becomes_a_supplementary_application(
     submit(page, "main form")
     proposal = Proposal.objects.get()
     # destitute: 10,000 × 100 % = 10,000 is due, 3,500 was paid
-    assert proposal.direction == Proposal.Direction.TOP_UP and proposal.difference == Decimal("6500.00")
+    assert proposal.direction == Proposal.Direction.TOP_UP
+    assert proposal.difference == Decimal("6500.00")
 
     journey.goto(f"/claims/corrections/{proposal.pk}/")
     assert "6,500.00" in page.inner_text("main")
