@@ -24,9 +24,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from claims import adapters, engine
+from claims.engine_text import step_record, step_records
 from claims.models import Application, Bill, Institution
 from claims.models_corrections import Proposal, ReassessmentRun, RecoveryCase
 from claims.proposals import (
@@ -41,12 +42,15 @@ from claims.proposals import (
 )
 from claims.simulation import SimulationError
 from claims.topup_steps import decided_topups
-from core.money import format_money
 
 ZERO = Decimal("0.00")
 CHUNK_SIZE = 500  # persons per task
 
 Period = tuple[str, date, date | None]  # (category, start, end) of an identity
+
+# What the paid side of a proposal says beyond the engine's own steps (kept as msgids).
+STEP_ONE_STOP_PAID = gettext_noop("一站式结算：医院窗口已支付医疗救助 %(paid)s 元。")
+STEP_REJECTED = gettext_noop("申请不予救助：%(reason)s")
 
 
 # --- 1. Detect ------------------------------------------------------------------------------
@@ -404,9 +408,7 @@ def _record(bill, result, paid_result, maf, bills_by_id, paid_bills) -> RecordRe
     if bill.id.startswith("setl:"):
         record = bill.id
         paid = maf[record]
-        before_steps = [
-            _("一站式结算：医院窗口已支付医疗救助 %(paid)s 元。") % {"paid": format_money(paid)}
-        ]
+        before_steps = [step_record(STEP_ONE_STOP_PAID, {"paid": paid})]
         category_before = ""
         setl_id = bill.id[len("setl:") :]
         model_bill = None
@@ -414,16 +416,16 @@ def _record(bill, result, paid_result, maf, bills_by_id, paid_bills) -> RecordRe
         record = f"bill:{bill.id}"
         model_bill = bills_by_id[bill.id]
         paid = model_bill.total if bill.id in paid_bills else ZERO
-        before_steps = list(model_bill.steps or [])
+        # Stored as step records (msgid + parameters): the page shows them in the reader's
+        # language. A bill assessed before records were kept has its text only.
+        before_steps = list(model_bill.step_records or model_bill.steps or [])
         if model_bill.application.status == Application.Status.REJECTED:
-            before_steps.append(
-                _("申请不予救助：%(reason)s")
-                % {"reason": model_bill.application.decision_comment or "—"}
-            )
+            reason = model_bill.application.decision_comment or "—"
+            before_steps.append(step_record(STEP_REJECTED, {"reason": reason}))
         category_before = model_bill.category
         setl_id = model_bill.setl_id
     if paid_result is not None and not before_steps:
-        before_steps = paid_result.step_lines(_)
+        before_steps = step_records(paid_result)
     return RecordResult(
         record=record,
         visit_type=bill.visit_type,
@@ -431,7 +433,7 @@ def _record(bill, result, paid_result, maf, bills_by_id, paid_bills) -> RecordRe
         paid=paid,
         due=result.total,
         before_steps=before_steps,
-        after_steps=result.step_lines(_),
+        after_steps=step_records(result),
         category_before=category_before,
         category_after=result.category or "",
         bill=model_bill,

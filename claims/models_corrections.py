@@ -156,6 +156,14 @@ class Proposal(models.Model):
     def amount(self) -> Decimal:
         return abs(self.difference)
 
+    def shown_before_steps(self) -> list[str]:
+        """The paid assessment's steps in the active language."""
+        return _shown(self.before_steps)
+
+    def shown_after_steps(self) -> list[str]:
+        """The re-assessment's steps in the active language."""
+        return _shown(self.after_steps)
+
     @property
     def category_before_label(self) -> str:
         """The category the paid assessment applied, by its name (the code if unknown)."""
@@ -164,6 +172,18 @@ class Proposal(models.Model):
     @property
     def category_after_label(self) -> str:
         return dict(Category.choices).get(self.category_after, self.category_after)
+
+
+def _shown(steps: list) -> list[str]:
+    """Step records rendered with gettext; lines stored as text (older rows) as they are."""
+    from django.utils.translation import gettext
+
+    from claims.engine_text import format_message
+
+    return [
+        format_message(step["msgid"], step["params"], gettext) if isinstance(step, dict) else step
+        for step in steps
+    ]
 
 
 class RecoveryCase(models.Model):

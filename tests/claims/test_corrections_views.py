@@ -54,6 +54,19 @@ def test_the_queue_and_the_proposal_show_the_amounts_and_both_steps(
     assert "立追回案件，追回 3,500.00 元" in page  # the confirmation names the amount
 
 
+def test_the_proposal_reads_in_the_readers_language(client, caseworker_haibowan, proposal):
+    """Both sides are kept as step records, so an English reader gets English steps."""
+    client.force_login(caseworker_haibowan)
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/claims/corrections/{proposal.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert "Applicable category: Near-subsistence household member." in html
+    assert "适用救助类别" not in html
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get(f"/claims/corrections/{proposal.pk}/").content.decode()
+    assert "适用救助类别：低保边缘家庭成员。" in html
+
+
 def test_another_districts_caseworker_gets_a_404(client, caseworker_wuda, proposal):
     client.force_login(caseworker_wuda)
     assert client.get(f"/claims/corrections/{proposal.pk}/").status_code == 404
