@@ -94,6 +94,11 @@ class CheckContext:
     options: dict
     by: object = None
     policies_used: set = field(default_factory=set)  # ids of the policies measured against
+    today: date | None = None  # fixed for the chunks of one run (else today in Shanghai)
+
+    def reference_date(self) -> date:
+        """§9.4: the earlier of today and the period end (the same for every chunk)."""
+        return self.period.reference_date(self.today)
 
     def use_policy(self, policy) -> None:
         """Note that the run applies `policy` (kept on the run; the policy is then PROTECTed)."""
