@@ -67,7 +67,8 @@ class Job:
 
 
 # Filled when the apps start (core never imports them): claims.apps registers the 测算 job
-# (claims.simulation_chunks), monitoring.apps the high-cost scan (monitoring.scan_chunks).
+# (claims.simulation_chunks), monitoring.apps the high-cost scan (monitoring.scan_chunks) and
+# the monthly cross checks (monitoring.check_chunks).
 JOBS: dict[str, Job] = {}
 # The Celery task that takes a chunk (core.tasks.chunk_task, which imports this module): set by
 # core.tasks itself when core.apps imports it.

@@ -6,6 +6,9 @@ did on `ctx.run`. `check_run()` claims a run row first: the database refuses a s
 row for the same check, period and area (a partial unique constraint), so two runs never
 overlap. Alerts are keyed by (kind, year, certno, subject), so a run that crashed half-way can
 simply be run again: what it already wrote is found and updated, nothing is duplicated.
+The per-person cross checks are parts over a range of ID numbers, run here in one process or,
+on a large table, in chunks over the `checks` workers (monitoring.check_chunks); the run
+record is the same either way.
 """
 
 from __future__ import annotations
