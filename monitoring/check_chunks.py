@@ -34,6 +34,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from core import chunked
 from core.models import ChunkedRun, RunChunk
@@ -191,7 +192,9 @@ def check_chunk(params: dict, lo: str | None, hi: str | None) -> dict:
     name, period, area = params["check"], params["period"], params["area"]
     run = CheckRun.objects.filter(check_name=name, period=period, area=area).order_by("-pk").first()
     if run is None:
-        raise ValueError(f"no run of {name} {period} {area}")
+        raise ValueError(
+            _("找不到检查 %(check)s（%(period)s）的运行记录。") % {"check": name, "period": period}
+        )
     for counter in COUNTERS:
         setattr(run, counter, 0)  # this chunk's own counts; the run row is not saved here
     ctx = ChunkContext(
