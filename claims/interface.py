@@ -54,13 +54,21 @@ def person_ids_with_application_changes(since: datetime) -> set[int]:
     return set(changed.values_list("person_id", flat=True))
 
 
-def paid_bills_ending_between(first: date, last: date) -> QuerySet[Bill]:
+def paid_bills_ending_between(
+    first: date, last: date, *, certno_range: tuple[str | None, str | None] = (None, None)
+) -> QuerySet[Bill]:
     """Active bills with assistance approved (decided applications), ending in [first, last],
-    with the person, their identities and the institution, by ID number."""
+    with the person, their identities and the institution, by ID number; only the persons
+    whose ID number is in `certno_range` [lo, hi) (None an open end: one chunk of a check)."""
+    lo, hi = certno_range
+    persons = Q()
+    if lo is not None:
+        persons &= Q(application__person__id_number__gte=lo)
+    if hi is not None:
+        persons &= Q(application__person__id_number__lt=hi)
     return (
-        Bill.objects.filter(
-            active=True, total__gt=0, application__status__in=Application.DECIDED_STATUSES
-        )
+        Bill.objects.filter(persons)
+        .filter(active=True, total__gt=0, application__status__in=Application.DECIDED_STATUSES)
         .filter(
             Q(discharged__gte=first, discharged__lte=last)
             | Q(discharged__isnull=True, service_date__gte=first, service_date__lte=last)

@@ -304,6 +304,11 @@ CELERY_TASK_ROUTES = {
 HIGH_COST_SCAN_CHUNKS = env.int("HIGH_COST_SCAN_CHUNKS", default=8)
 HIGH_COST_SCAN_CHUNK_MIN_ROWS = env.int("HIGH_COST_SCAN_CHUNK_MIN_ROWS", default=1_000_000)
 SIMULATION_RANGE_PERSONS = env.int("SIMULATION_RANGE_PERSONS", default=10_000)
+# The per-person monthly cross checks (monitoring.check_chunks) are split into this many person
+# ranges over the `checks` workers when the table they are cut by (persons; settlements for
+# benefit_after_coverage and missed_reimbursement) has at least this many rows.
+CROSS_CHECK_CHUNKS = env.int("CROSS_CHECK_CHUNKS", default=8)
+CROSS_CHECK_CHUNK_MIN_ROWS = env.int("CROSS_CHECK_CHUNK_MIN_ROWS", default=200_000)
 
 # --- Logging ----------------------------------------------------------------------------
 

@@ -16,6 +16,9 @@ One `ChunkedRun` row per job and one `RunChunk` row per person range [lo, hi):
   inside one transaction with the status change. A job without `merge` is merged by its
   caller: `wait(run)` works on chunks itself, then waits for the others and returns the
   results in range order (a check run, which must finish synchronously).
+- A job whose chunks write (`atomic=True`, the monthly cross checks) does each chunk in one
+  transaction with its result: a chunk redone after a crash finds nothing of its first try,
+  and a chunk taken for dead while its worker still ran is rolled back when it finishes.
 
 In eager Celery (embedded mode, tests) `dispatch` runs every chunk inline.
 """
@@ -51,7 +54,8 @@ class ChunkedJobFailed(Exception):
 class Job:
     """A kind of chunked job. `work(params, lo, hi) -> dict` does one range (JSON result);
     `merge(run, results)` combines them (None: the caller merges through `wait`);
-    `fail(run, error)` and `progress(run, done, total)` report to the job's own record."""
+    `fail(run, error)` and `progress(run, done, total)` report to the job's own record;
+    `atomic`: the chunk's writes and its result commit together (or not at all)."""
 
     kind: str
     queue: str
@@ -59,10 +63,12 @@ class Job:
     merge: Callable[[ChunkedRun, list[dict]], None] | None = None
     fail: Callable[[ChunkedRun, str], None] | None = None
     progress: Callable[[ChunkedRun, int, int], None] | None = None
+    atomic: bool = False
 
 
 # Filled when the apps start (core never imports them): claims.apps registers the 测算 job
-# (claims.simulation_chunks), monitoring.apps the high-cost scan (monitoring.scan_chunks).
+# (claims.simulation_chunks), monitoring.apps the high-cost scan (monitoring.scan_chunks) and
+# the monthly cross checks (monitoring.check_chunks).
 JOBS: dict[str, Job] = {}
 # The Celery task that takes a chunk (core.tasks.chunk_task, which imports this module): set by
 # core.tasks itself when core.apps imports it.
@@ -251,23 +257,36 @@ def work_one(run_id: int) -> bool:
     )
     try:
         with Heartbeat(RunChunk, chunk.pk):
-            result = job.work(run.params, chunk.lo, chunk.hi)
+            _do(job, run.params, chunk, mine, started)
     except Exception as exc:
         log.exception("chunk %s of %s failed", chunk.index, run)
         error = str(exc) if isinstance(exc, ValueError) else repr(exc)
         mine.update(status=RunChunk.Status.FAILED, error=error, finished_at=timezone.now())
         fail(run, error)
         return True
-    # A chunk taken for dead and requeued meanwhile is someone else's now: its result is theirs.
-    mine.update(
-        status=RunChunk.Status.DONE,
-        result=result,
-        finished_at=timezone.now(),
-        seconds=time.monotonic() - started,
-    )
     _report_progress(run, job)
     finish(run)
     return True
+
+
+def _do(job: Job, params: dict, chunk: RunChunk, mine, started: float) -> None:
+    """Do the chunk and record its result. A chunk taken for dead and requeued meanwhile is
+    someone else's now: its result is theirs (and an atomic job's writes are rolled back)."""
+
+    def record(result: dict) -> int:
+        return mine.update(
+            status=RunChunk.Status.DONE,
+            result=result,
+            finished_at=timezone.now(),
+            seconds=time.monotonic() - started,
+        )
+
+    if not job.atomic:
+        record(job.work(params, chunk.lo, chunk.hi))
+        return
+    with transaction.atomic():
+        if not record(job.work(params, chunk.lo, chunk.hi)):
+            transaction.set_rollback(True)
 
 
 def _report_progress(run: ChunkedRun, job: Job) -> None:
@@ -343,17 +362,16 @@ def wait(run: ChunkedRun, *, poll: float = 0.1) -> list[dict]:
 
 
 def sweep() -> int:
-    """Requeue the chunks of dead workers and send tasks for them; merge runs whose chunks
-    are all done but whose merge was lost. Returns the chunks requeued (beat task)."""
+    """Requeue the chunks of dead workers and send tasks for them (for every job: a caller
+    waiting in `wait` would take them over itself, but only one at a time, in its process);
+    merge runs whose chunks are all done but whose merge was lost. Returns the chunks
+    requeued (beat task)."""
     requeued = 0
     for run in ChunkedRun.objects.filter(status=ChunkedRun.Status.RUNNING):
-        job = job_of(run)
-        if job.merge is None:
-            continue  # its caller waits and takes over stale chunks itself
         count = requeue_stale(run)
         requeued += count
         if count:
-            dispatch(run, count)
-        else:
+            dispatch(run, count)  # a run its caller merges: the caller still merges (wait)
+        elif job_of(run).merge is not None:
             finish(run)
     return requeued

@@ -7,4 +7,5 @@ class MonitoringConfig(AppConfig):
     verbose_name = _("监测预警")
 
     def ready(self):
-        from monitoring import scan_chunks  # noqa: F401 (registers the high-cost scan chunked job, core.chunked)
+        # Register the chunked jobs (core.chunked): the high-cost scan, the monthly cross checks.
+        from monitoring import check_chunks, scan_chunks  # noqa: F401

@@ -222,6 +222,10 @@ class CheckRun(models.Model):
     alerts_updated = models.PositiveIntegerField(_("更新预警"), default=0)
     alerts_closed = models.PositiveIntegerField(_("关闭预警"), default=0)
     seconds = models.FloatField(_("耗时（秒）"), default=0)
+    # A run split by person range over the workers (monitoring.check_chunks): chunks done of
+    # all; 0 of 0 for a run in one process.
+    chunks_done = models.PositiveIntegerField(_("已完成分段"), default=0)
+    chunks_total = models.PositiveIntegerField(_("分段总数"), default=0)
     error = models.TextField(_("错误"), blank=True)
     started_at = models.DateTimeField(_("开始时间"), auto_now_add=True)
     heartbeat_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)

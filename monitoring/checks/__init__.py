@@ -6,6 +6,9 @@ did on `ctx.run`. `check_run()` claims a run row first: the database refuses a s
 row for the same check, period and area (a partial unique constraint), so two runs never
 overlap. Alerts are keyed by (kind, year, certno, subject), so a run that crashed half-way can
 simply be run again: what it already wrote is found and updated, nothing is duplicated.
+The per-person cross checks are parts over a range of ID numbers, run here in one process or,
+on a large table, in chunks over the `checks` workers (monitoring.check_chunks); the run
+record is the same either way.
 """
 
 from __future__ import annotations
@@ -94,6 +97,11 @@ class CheckContext:
     options: dict
     by: object = None
     policies_used: set = field(default_factory=set)  # ids of the policies measured against
+    today: date | None = None  # fixed for the chunks of one run (else today in Shanghai)
+
+    def reference_date(self) -> date:
+        """§9.4: the earlier of today and the period end (the same for every chunk)."""
+        return self.period.reference_date(self.today)
 
     def use_policy(self, policy) -> None:
         """Note that the run applies `policy` (kept on the run; the policy is then PROTECTed)."""

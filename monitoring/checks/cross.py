@@ -29,12 +29,15 @@ from core.choices import VisitType
 from core.coverage import coverage_end, identity_covers
 from core.money import money
 from monitoring.alerting import Finding, sync_findings
+from monitoring.check_chunks import SETTLEMENTS, per_person
 from monitoring.checks import CheckContext, register
 from monitoring.checks.scope import (
     CHUNK,
+    CertnoRange,
     area_alerts,
     month_range,
     policy_for,
+    range_q,
 )
 from monitoring.models import Alert, Settlement
 
@@ -48,12 +51,17 @@ def reversals_of(setl_ids):
     )
 
 
-def _standing_settlements(ctx: CheckContext, **filters):
-    """Original (non-reversal) settlements of the period with their net amounts after reversals,
-    for persons of the area (their Person region, else insu_admdvs)."""
+def _standing_settlements(ctx: CheckContext, rng: CertnoRange, **filters):
+    """Original (non-reversal) settlements of the period (and ID number range) with their net
+    amounts after reversals (the caller keeps the area's persons)."""
     first, last = month_range(ctx)
     rows = Settlement.objects.filter(
-        year=ctx.period.year, enddate__gte=first, enddate__lte=last, refd_setl_flag=False, **filters
+        range_q(rng),
+        year=ctx.period.year,
+        enddate__gte=first,
+        enddate__lte=last,
+        refd_setl_flag=False,
+        **filters,
     ).order_by("certno", "enddate", "setl_id")
     originals = list(rows)
     ctx.run.rows_scanned += len(originals)
@@ -95,8 +103,12 @@ def _settlement_evidence(s: Settlement, **extra) -> dict:
     }
 
 
-@register("benefit_after_coverage")
-def benefit_after_coverage(ctx: CheckContext) -> None:
+def _link_recovery_cases(ctx: CheckContext) -> None:
+    claims.link_benefit_alerts(year=ctx.period.year)  # a later alert finds its recovery case
+
+
+@per_person("benefit_after_coverage", cut_by=SETTLEMENTS, after=_link_recovery_cases)
+def benefit_after_coverage(ctx: CheckContext, rng: CertnoRange) -> None:
     """Assistance paid (at the counter, `maf_pay`) for a settlement no identity of the person
     covers — dated after the covering identity's coverage end (P §15): an overpayment to recover;
     and the same for assistance approved on a manual-reimbursement bill (claims app)."""
@@ -104,16 +116,15 @@ def benefit_after_coverage(ctx: CheckContext) -> None:
         ctx,
         kind=Alert.Kind.BENEFIT_AFTER_COVERAGE,
         year=ctx.period.year,
-        findings=chain(_settlement_overpayments(ctx), _bill_overpayments(ctx)),
-        close_missing=area_alerts(ctx, Q(period=ctx.period.text)),
+        findings=chain(_settlement_overpayments(ctx, rng), _bill_overpayments(ctx, rng)),
+        close_missing=area_alerts(ctx, Q(period=ctx.period.text), rng),
     )
-    claims.link_benefit_alerts(year=ctx.period.year)  # a later alert finds its recovery case
 
 
-def _settlement_overpayments(ctx: CheckContext):
+def _settlement_overpayments(ctx: CheckContext, rng: CertnoRange):
     """Findings for settlements paid assistance that no identity of the person covers (the
     settlements and identities are read now, the findings made as they are consumed)."""
-    originals, reversals = _standing_settlements(ctx, maf_pay__gt=0)
+    originals, reversals = _standing_settlements(ctx, rng, maf_pay__gt=0)
     persons = _persons_by_certno(s.certno for s in originals)
     identities = _identities_of(p.pk for p in persons.values())
 
@@ -162,9 +173,9 @@ def _overpayment_message(held, enddate: date, paid: Decimal) -> str:
     }
 
 
-def _bill_overpayments(ctx: CheckContext):
+def _bill_overpayments(ctx: CheckContext, rng: CertnoRange):
     """Findings for manual bills approved assistance that no identity of the person covers."""
-    for bill in _paid_bills(ctx):
+    for bill in _paid_bills(ctx, rng):
         person = bill.application.person
         if not ctx.in_area(person.region_id):
             continue
@@ -193,12 +204,13 @@ def _bill_overpayments(ctx: CheckContext):
         )
 
 
-@register("missed_reimbursement")
-def missed_reimbursement(ctx: CheckContext) -> None:
+@per_person("missed_reimbursement", cut_by=SETTLEMENTS)
+def missed_reimbursement(ctx: CheckContext, rng: CertnoRange) -> None:
     """漏报销 (P §21 按月排查): a beneficiary's inpatient settlement covered by an identity, with
     no assistance paid at the counter and no manual claim — remind the person to apply."""
     originals, reversals = _standing_settlements(
         ctx,
+        rng,
         visit_type=VisitType.INPATIENT,
         maf_pay=0,
         certno__in=Person.objects.filter(identities__isnull=False).values("id_number"),
@@ -244,13 +256,14 @@ def missed_reimbursement(ctx: CheckContext) -> None:
         kind=Alert.Kind.MISSED_REIMBURSEMENT,
         year=ctx.period.year,
         findings=findings(),
-        close_missing=area_alerts(ctx, Q(period=ctx.period.text)),
+        close_missing=area_alerts(ctx, Q(period=ctx.period.text), rng),
     )
 
 
-def _paid_bills(ctx: CheckContext):
-    """Manual-reimbursement bills of the period with assistance approved (claims app)."""
-    bills = claims.paid_bills_ending_between(*month_range(ctx))
+def _paid_bills(ctx: CheckContext, rng: CertnoRange):
+    """Manual-reimbursement bills of the period (of the range's persons) with assistance
+    approved (claims app)."""
+    bills = claims.paid_bills_ending_between(*month_range(ctx), certno_range=rng)
     ctx.run.rows_scanned += bills.count()
     return bills
 

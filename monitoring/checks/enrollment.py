@@ -18,28 +18,31 @@ from core.coverage import coverage_end, covers_day
 from core.models import Policy
 from core.money import money
 from monitoring.alerting import Finding, sync_findings
-from monitoring.checks import CheckContext, register
+from monitoring.check_chunks import per_person
+from monitoring.checks import CheckContext
 from monitoring.checks.scope import (
+    CertnoRange,
     area_alerts,
     held_categories,
     persons_in_area,
     policy_for,
+    range_q,
 )
 from monitoring.models import Alert
 
 # --- Enrollment checks -------------------------------------------------------------------
 
 
-@register("uninsured")
-def uninsured(ctx: CheckContext) -> None:
+@per_person("uninsured")
+def uninsured(ctx: CheckContext, rng: CertnoRange) -> None:
     """漏保: a person holding an identity on the reference date with no enrollment for the year.
 
     The alert carries a subsidy proposal: what the policy pays for the highest-ranked category
     held (W 三(二): destitute in full, subsistence and poverty_risk the fixed amount).
     """
-    year, day = ctx.period.year, ctx.period.reference_date()
+    year, day = ctx.period.year, ctx.reference_date()
     holders = (
-        persons_in_area(ctx)
+        persons_in_area(ctx, rng)
         .filter(pk__in=Identity.objects.covering(day).values("person_id"))
         .exclude(pk__in=Enrollment.objects.filter(year=year).values("person_id"))
         .order_by("id_number")
@@ -92,7 +95,7 @@ def uninsured(ctx: CheckContext) -> None:
         kind=Alert.Kind.UNINSURED,
         year=year,
         findings=findings(),
-        close_missing=area_alerts(ctx),
+        close_missing=area_alerts(ctx, rng=rng),
     )
 
 
@@ -101,12 +104,12 @@ def _enrollment_text(e: Enrollment) -> str:
     return f"#{e.pk} {e.get_scheme_display()} · {e.area.name} · {e.get_paid_how_display()} · {paid}"
 
 
-@register("duplicate_enrollment")
-def duplicate_enrollment(ctx: CheckContext) -> None:
+@per_person("duplicate_enrollment")
+def duplicate_enrollment(ctx: CheckContext, rng: CertnoRange) -> None:
     """多保/重复参保: more than one enrollment of a person in a year."""
     year = ctx.period.year
     duplicated = (
-        Enrollment.objects.filter(year=year, person__in=persons_in_area(ctx))
+        Enrollment.objects.filter(year=year, person__in=persons_in_area(ctx, rng))
         .values("person_id")
         .annotate(n=Count("id"))
         .filter(n__gt=1)
@@ -119,7 +122,9 @@ def duplicate_enrollment(ctx: CheckContext) -> None:
         .order_by("person__id_number", "id")
     ):
         enrollments[e.person_id].append(e)
-    ctx.run.rows_scanned = Enrollment.objects.filter(year=year).count()
+    ctx.run.rows_scanned = Enrollment.objects.filter(
+        range_q(rng, "person__id_number"), year=year
+    ).count()
 
     def findings():
         for rows in sorted(enrollments.values(), key=lambda r: r[0].person.id_number):
@@ -138,7 +143,7 @@ def duplicate_enrollment(ctx: CheckContext) -> None:
         kind=Alert.Kind.DUPLICATE_ENROLLMENT,
         year=year,
         findings=findings(),
-        close_missing=area_alerts(ctx),
+        close_missing=area_alerts(ctx, rng=rng),
     )
 
 
@@ -146,13 +151,13 @@ def duplicate_enrollment(ctx: CheckContext) -> None:
 SUBSIDISED = {Category.DESTITUTE, Category.SUBSISTENCE, Category.POVERTY_RISK}
 
 
-@register("subsidy_without_identity")
-def subsidy_without_identity(ctx: CheckContext) -> None:
+@per_person("subsidy_without_identity")
+def subsidy_without_identity(ctx: CheckContext, rng: CertnoRange) -> None:
     """A subsidy for a person holding no qualifying identity in the year, or to an
     employee-insurance enrollee (W 三(二): only resident-insurance contributions are subsidised)."""
     year = ctx.period.year
     subsidies = list(
-        Subsidy.objects.filter(year=year, person__in=persons_in_area(ctx))
+        Subsidy.objects.filter(year=year, person__in=persons_in_area(ctx, rng))
         .select_related("person", "batch")
         .order_by("person__id_number")
     )
@@ -207,5 +212,5 @@ def subsidy_without_identity(ctx: CheckContext) -> None:
         kind=Alert.Kind.SUBSIDY_WITHOUT_IDENTITY,
         year=year,
         findings=findings(),
-        close_missing=area_alerts(ctx),
+        close_missing=area_alerts(ctx, rng=rng),
     )

@@ -6,9 +6,11 @@ from django.utils.translation import gettext as _
 
 from beneficiaries.models import Identity, RosterBatch
 from monitoring.alerting import Finding, sync_findings
-from monitoring.checks import CheckContext, register
+from monitoring.check_chunks import per_person
+from monitoring.checks import CheckContext
 from monitoring.checks.scope import (
     CHUNK,
+    CertnoRange,
     area_alerts,
     persons_in_area,
 )
@@ -17,11 +19,11 @@ from monitoring.models import Alert
 # --- Rosters ------------------------------------------------------------------------------
 
 
-@register("roster_unconfirmed")
-def roster_unconfirmed(ctx: CheckContext) -> None:
+@per_person("roster_unconfirmed")
+def roster_unconfirmed(ctx: CheckContext, rng: CertnoRange) -> None:
     """Identities open on the reference date that the latest roster of their department for
     their region did not confirm (DOMAIN §7, §9.1)."""
-    day = ctx.period.reference_date()
+    day = ctx.reference_date()
     rosters = list(
         RosterBatch.objects.filter(status=RosterBatch.Status.APPLIED, as_of__lte=day)
         .select_related("region")
@@ -29,7 +31,7 @@ def roster_unconfirmed(ctx: CheckContext) -> None:
     )
     identities = (
         Identity.objects.open_on(day)
-        .filter(person__in=persons_in_area(ctx))
+        .filter(person__in=persons_in_area(ctx, rng))
         .select_related("person")
         .order_by("person__id_number", "id")
     )
@@ -77,5 +79,5 @@ def roster_unconfirmed(ctx: CheckContext) -> None:
         kind=Alert.Kind.ROSTER_UNCONFIRMED,
         year=ctx.period.year,
         findings=findings(),
-        close_missing=area_alerts(ctx),
+        close_missing=area_alerts(ctx, rng=rng),
     )

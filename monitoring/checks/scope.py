@@ -17,14 +17,30 @@ from monitoring.checks.high_cost import coordination_area_code
 
 CHUNK = 1000
 
+# A range of ID numbers [lo, hi), None an open end: the persons one chunk of a check sees
+# (monitoring.check_chunks); EVERYONE for a run in one process.
+CertnoRange = tuple[str | None, str | None]
+EVERYONE: CertnoRange = (None, None)
+
+
+def range_q(rng: CertnoRange, field: str = "certno") -> Q:
+    """The rows whose ID number `field` is in the range."""
+    lo, hi = rng
+    q = Q()
+    if lo is not None:
+        q &= Q(**{f"{field}__gte": lo})
+    if hi is not None:
+        q &= Q(**{f"{field}__lt": hi})
+    return q
+
 
 def area_q(ctx: CheckContext, field: str = "region") -> Q:
     prefix = ctx.area_prefix
     return Q(**{f"{field}__code__startswith": prefix}) if prefix else Q()
 
 
-def persons_in_area(ctx: CheckContext):
-    persons = Person.objects.all()
+def persons_in_area(ctx: CheckContext, rng: CertnoRange = EVERYONE):
+    persons = Person.objects.filter(range_q(rng, "id_number"))
     prefix = ctx.area_prefix
     return persons.filter(region__code__startswith=prefix) if prefix else persons
 
@@ -49,6 +65,7 @@ def policy_for(region_code: str, day: date) -> Policy | None:
     return Policy.objects.in_force(area, day) if area else None
 
 
-def area_alerts(ctx: CheckContext, q: Q | None = None) -> Q:
-    scope = area_q(ctx)
+def area_alerts(ctx: CheckContext, q: Q | None = None, rng: CertnoRange = EVERYONE) -> Q:
+    """The alerts a run (or one chunk of it: only its range) closes when it did not find them."""
+    scope = area_q(ctx) & range_q(rng)
     return scope & q if q is not None else scope

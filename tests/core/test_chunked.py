@@ -187,3 +187,39 @@ def test_two_claims_at_once_take_different_chunks(job):
     for t in threads:
         t.join()
     assert sorted(taken) == [0, 1]
+
+
+def test_the_sweep_resends_stale_chunks_of_a_run_its_caller_merges(job, monkeypatch):
+    monkeypatch.setitem(
+        chunked.JOBS, KIND, chunked.Job(**{**chunked.JOBS[KIND].__dict__, "merge": None})
+    )
+    run = chunked.start(KIND, key="k", params=PARAMS, ranges=RANGES)
+    chunked.work_one(run.pk)
+    RunChunk.objects.filter(run=run, index=1).update(
+        status="running", attempts=1, heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert chunked.sweep() == 1  # eager: the task sent takes the stale chunk here
+    assert run.chunks.get(index=1).attempts == 2
+    run.refresh_from_db()
+    assert run.status == "running"  # its caller merges, through wait()
+    assert [r["count"] for r in chunked.wait(run)] == [2, 2, 2]
+
+
+def test_an_atomic_chunk_taken_over_meanwhile_keeps_none_of_its_writes(job, monkeypatch):
+    """A chunk taken for dead while its worker still ran: that worker's writes roll back."""
+    from core.models import Region
+
+    def slow_work(params, lo, hi):
+        Region.objects.filter(code="150302").update(name="改过")
+        # Meanwhile the chunk was requeued and taken by another worker (attempt 2).
+        RunChunk.objects.filter(status="running").update(attempts=2, worker="other:1")
+        return {"count": 0}
+
+    atomic = chunked.Job(kind=KIND, queue="checks", work=slow_work, atomic=True)
+    monkeypatch.setitem(chunked.JOBS, KIND, atomic)
+    run = chunked.start(KIND, key="k", params=PARAMS, ranges=[(None, None)])
+    assert chunked.work_one(run.pk)
+    assert Region.objects.get(code="150302").name != "改过"
+    chunk = run.chunks.get()
+    # Not recorded as done (the takeover, simulated on this connection, rolled back with it).
+    assert (chunk.status, chunk.result) == ("running", None)
