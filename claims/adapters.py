@@ -129,17 +129,18 @@ def net_settlement_values(rows: Iterable[Sequence]) -> list[list]:
         total, policy_range, basic, critical, maf_pay = item[5:10]
         if total <= 0 and policy_range <= 0 and basic <= 0 and critical <= 0 and maf_pay <= 0:
             continue  # fully reversed
-        total, policy_range, basic, critical, maf_pay = (
-            amount if amount > ZERO else ZERO
-            for amount in (total, policy_range, basic, critical, maf_pay)
-        )
+        if total < 0 or policy_range < 0 or basic < 0 or critical < 0 or maf_pay < 0:
+            total, policy_range, basic, critical, maf_pay = (
+                amount if amount > ZERO else ZERO
+                for amount in (total, policy_range, basic, critical, maf_pay)
+            )
+            item[5:10] = total, policy_range, basic, critical, maf_pay
         # Keep the §4 step-1 relations a partial reversal may have bent.
         paid = basic + critical
         if policy_range < paid:
-            policy_range = paid
+            item[6] = policy_range = paid
         if total < policy_range:
-            total = policy_range
-        item[5:10] = total, policy_range, basic, critical, maf_pay
+            item[5] = policy_range
         netted.append(item)
     return netted
 

@@ -50,7 +50,7 @@ def test_bench_simulation_prints_the_figures_on_a_tiny_size(settings, monkeypatc
     assert figures["engine"]["bills_per_second"] > 0
     assert figures["engine"]["bills_per_second_no_gc"] > 0
     assert set(figures["targets"]) == {
-        "two_workers_at_most_150_seconds",
+        "two_workers_at_most_150_seconds_at_10m_rows",
         "speedup_at_least_1_6",
         "per_worker_at_least_0_7_engine",
     }

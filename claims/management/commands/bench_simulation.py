@@ -71,6 +71,11 @@ class Command(BaseCommand):
         parser.add_argument("--engine-bills", type=int, default=200_000)
         parser.add_argument("--repeat", type=int, default=1, help="timed runs on each worker count")
         parser.add_argument("--skip-generate", action="store_true")
+        parser.add_argument(
+            "--cpu",
+            action="store_true",
+            help="also run the ranges in this process, timed by CPU (the engine's share of it)",
+        )
         parser.add_argument("--force", action="store_true", help="a database without 'bench'")
 
     def handle(self, *args, rows, persons, range_persons, engine_bills, repeat, **opts):
@@ -92,6 +97,8 @@ class Command(BaseCommand):
         for workers in (1, 2):
             with _Workers(workers, env, self._log):
                 figures[f"simulation_{workers}_worker"] = self._simulate(workers, repeat)
+        if opts["cpu"]:
+            figures["in_process_cpu"] = self._in_process_cpu()
         figures["engine"] = self._engine(engine_bills)
         figures.update(_ratios(figures))
         figures["load_average_at_end"] = os.getloadavg()
@@ -190,14 +197,11 @@ class Command(BaseCommand):
 
     def _simulate(self, workers: int, repeat: int) -> dict:
         from claims.models import SimulationRun
-        from claims.simulation import policy_document, policy_for_year
         from claims.tasks import simulation_run_task
         from core.models import User
 
         user, _ = User.objects.get_or_create(username="bench_simulation")
-        draft = policy_document(policy_for_year(WUHAI, YEAR))
-        draft["annual_cap"] = "50000.00"
-        draft["categories"]["near_subsistence"]["ratio"] = "0.80"
+        draft = _draft()
         seconds, run = [], None
         for _n in range(repeat):
             run = SimulationRun.objects.create(
@@ -223,6 +227,50 @@ class Command(BaseCommand):
             "load_average": os.getloadavg(),
         }
 
+    def _in_process_cpu(self) -> dict:
+        """The run's ranges one after the other in this process, timed by CPU time (which the
+        machine's other load hardly changes, unlike wall time), and the part of it spent in
+        the engine's `assess_bills`: the per-worker cost of everything around the engine."""
+        from claims import adapters, engine
+        from claims.management.commands.assess import _policy
+        from claims.simulation import person_ranges, policy_for_year, simulate_chunk
+        from core.dates import shanghai_today
+
+        policies = {
+            "in_force": adapters.engine_policy(policy_for_year(WUHAI, YEAR)),
+            "draft": _policy(_draft()),
+        }
+        real, spent = engine.assess_bills, [0.0]
+
+        def timed(*args, **kwargs):
+            started = time.process_time()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                spent[0] += time.process_time() - started
+
+        bills, wall, cpu = 0, time.monotonic(), time.process_time()
+        engine.assess_bills = timed
+        try:
+            for lo, hi in person_ranges(YEAR):
+                bills += simulate_chunk(
+                    area_code=WUHAI, year=YEAR, lo=lo, hi=hi, policies=policies,
+                    today=shanghai_today(),
+                ).bills  # fmt: skip
+        finally:
+            engine.assess_bills = real
+        wall, cpu = time.monotonic() - wall, time.process_time() - cpu
+        self._log(f"in process: {cpu:.1f} s CPU ({spent[0]:.1f} s in the engine), {wall:.1f} s")
+        return {
+            "bills": bills,
+            "wall_seconds": round(wall, 1),
+            "cpu_seconds": round(cpu, 1),
+            "engine_cpu_seconds": round(spent[0], 1),
+            "assessments_per_cpu_second": round(2 * bills / cpu),
+            "engine_assessments_per_cpu_second": round(2 * bills / spent[0]),
+            "engine_share_of_cpu": round(spent[0] / cpu, 2),
+        }
+
     def _engine(self, bills: int) -> dict:
         """bench_engine as it stands, and again with the garbage collector off: bench_engine
         holds every bill and result of its run alive, so the collector's passes over them
@@ -243,6 +291,16 @@ class Command(BaseCommand):
         return {"bills": bills, "bills_per_second": rates[0], "bills_per_second_no_gc": rates[1]}
 
 
+def _draft() -> dict:
+    """The policy in force with a lower cap and a higher near_subsistence ratio."""
+    from claims.simulation import policy_document, policy_for_year
+
+    draft = policy_document(policy_for_year(WUHAI, YEAR))
+    draft["annual_cap"] = "50000.00"
+    draft["categories"]["near_subsistence"]["ratio"] = "0.80"
+    return draft
+
+
 def _ratios(figures: dict) -> dict:
     one, two = figures["simulation_1_worker"], figures["simulation_2_worker"]
     s1, s2 = statistics.median(one["seconds"]), statistics.median(two["seconds"])
@@ -253,13 +311,16 @@ def _ratios(figures: dict) -> dict:
     def versus(rate):
         return [round(r / rate, 2) for r in per_worker] if rate else None
 
+    # The target is for 10,000,000 rows: a smaller run is scaled (the work is per row).
+    at_10m = s2 * 10_000_000 / max(1, figures["rows"])
     return {
+        "two_workers_seconds_scaled_to_10m_rows": round(at_10m, 1),
         "speedup_2_vs_1_workers": round(s1 / s2, 2),
         "assessments_per_second_per_worker": [round(rate) for rate in per_worker],
         "per_worker_vs_engine": versus(engine["bills_per_second"]),
         "per_worker_vs_engine_no_gc": versus(engine["bills_per_second_no_gc"]),
         "targets": {
-            "two_workers_at_most_150_seconds": s2 <= 150,
+            "two_workers_at_most_150_seconds_at_10m_rows": at_10m <= 150,
             "speedup_at_least_1_6": s1 / s2 >= 1.6,
             "per_worker_at_least_0_7_engine": min(versus(engine["bills_per_second"]) or [0]) >= 0.7,
         },
