@@ -81,8 +81,9 @@ def policy_for_year(area_code: str, year: int) -> Policy:
 def simulation_persons(
     area: Region, year: int, lo: str | None = None, hi: str | None = None
 ) -> list[str]:
-    """(a) ID numbers of the area's persons with settlements or manual bills in `year`, sorted;
-    with `lo`/`hi`, only those in the range [lo, hi) (a chunk over the workers).
+    """Who is simulated: ID numbers of the area's persons with settlements or manual bills in
+    `year`, sorted; with `lo`/`hi`, only those in [lo, hi). The reads of a run
+    (`simulation_records.person_years`) yield exactly these persons, without listing them.
 
     A person of the area: one whose registered region is in the area's subtree; a person known
     only from settlements belongs to the region of the settlement (`insu_admdvs`, §7).
