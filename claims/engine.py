@@ -108,8 +108,6 @@ NO_REFERRAL = "no_referral"
 REASONS = (NO_IDENTITY, NOT_DESIGNATED, NO_REFERRAL)
 
 AMOUNT_FIELDS = ("total_cost", "policy_range_cost", "basic_insurance_paid", "critical_illness_paid")
-
-
 ZERO = Decimal("0.00")
 
 
@@ -575,6 +573,8 @@ def assess_bills(
     state: YearToDate,
     bills: Sequence[Bill],
     today: date,
+    *,
+    validated: bool = False,
 ) -> tuple[list[Assessment], YearToDate]:
     """Validate every bill, then assess them as one person's timeline.
 
@@ -582,11 +582,11 @@ def assess_bills(
     "Bills of one person are assessed in order"), each with the state its predecessor left.
     ``state`` is the state of the first bill's year; a new year starts from zero (W 三(三): the
     deductible and the cap are annual), so no bill depends on a bill of another year.
-
-    Returns the assessments in the given order and the state after the last bill.
-    Raises InvalidBill for the first invalid bill, before anything is assessed.
+    Returns the assessments in the given order and the state after the last bill. Raises
+    InvalidBill for the first invalid bill, before anything is assessed (`validated`: they
+    passed already, e.g. the same timeline under a second policy, §12).
     """
-    for bill in bills:
+    for bill in () if validated else bills:
         validate_bill(bill, today)
     results: list[Assessment | None] = [None] * len(bills)
     year = None

@@ -5,53 +5,39 @@ through the engine twice — under the policy in force and under the draft — a
 computed by the engine (never ``maf_pay``), so the difference is the policy's effect alone.
 
 Built to be spread over workers (10M settlements, 2M persons):
-(a) ``simulation_persons`` lists the ID numbers of the area's persons with records in the year;
-(b) ``simulate_chunk`` simulates one chunk of them, reading their settlements, bills,
-    identities and institutions in bulk (a fixed number of queries per chunk, none per person),
-    and returns a ``Partial`` of sums and counts;
+(a) the persons are cut into ranges of ID numbers (`person_ranges`: every
+    SIMULATION_RANGE_PERSONS-th ID number of the year's settlements, one index-only scan);
+(b) ``simulate_chunk`` simulates the persons of one range: their years come streamed as engine
+    inputs from a fixed number of queries (claims.simulation_records, none per person), each
+    timeline is validated once and assessed under both policies, and the chunk returns a
+    ``Partial`` of sums and counts;
 (c) ``merge_partials`` adds partials up (Decimal sums, integer counts).
+``simulation_persons`` is the definition of who is simulated (the reads list the same persons).
 It reads only: nothing is written but the result (by the caller).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import F, Q
+from django.conf import settings
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from beneficiaries.models import Identity
 from claims import adapters, engine
-from claims.models import Application, Bill, Institution
+from claims.simulation_records import decided_bills, person_years
 from core.choices import Category, VisitType
 from core.models import Policy, Region
 from core.money import money
-from monitoring.selectors import settled_certnos_in_area, settlements_of
+from monitoring.selectors import settled_certno_boundaries, settled_certnos_in_area
 
 ZERO = Decimal("0.00")
 SIDES = ("in_force", "draft")
-CHUNK_SIZE = 1000  # persons per chunk: a few bulk queries each, well under SQLite's 32,766 params
-SETTLEMENT_COLUMNS = (
-    "certno",
-    "setl_id",
-    "setl_time",
-    "fixmedins_code",
-    "visit_type",
-    "begndate",
-    "enddate",
-    "medfee_sumamt",
-    "inscp_scp_amt",
-    "hifp_pay",
-    "hifmi_pay",
-    "maf_pay",
-    "refd_setl_flag",
-    "init_setl_id",
-)
+Range = tuple[str | None, str | None]
 
 
 class SimulationError(ValueError):
@@ -92,20 +78,12 @@ def policy_for_year(area_code: str, year: int) -> Policy:
     return policy
 
 
-def _decided_bills(year: int):
-    """Manual bills the year-to-date replay counts (§4): active bills of approved or paid
-    applications. Uncovered ones are kept: under a draft they may be covered. A top-up of a
-    partly paid record (补发, `topup_of`) is no visit of its own."""
-    return Bill.objects.filter(
-        year=year, active=True, application__status__in=Application.DECIDED_STATUSES, topup_of=""
-    )
-
-
 def simulation_persons(
     area: Region, year: int, lo: str | None = None, hi: str | None = None
 ) -> list[str]:
-    """(a) ID numbers of the area's persons with settlements or manual bills in `year`, sorted;
-    with `lo`/`hi`, only those in the range [lo, hi) (a chunk over the workers).
+    """Who is simulated: ID numbers of the area's persons with settlements or manual bills in
+    `year`, sorted; with `lo`/`hi`, only those in [lo, hi). The reads of a run
+    (`simulation_records.person_years`) yield exactly these persons, without listing them.
 
     A person of the area: one whose registered region is in the area's subtree; a person known
     only from settlements belongs to the region of the settlement (`insu_admdvs`, §7).
@@ -113,7 +91,7 @@ def simulation_persons(
     prefix = area.prefix
     settled = settled_certnos_in_area(year, prefix)
     manual = (
-        _decided_bills(year)
+        decided_bills(year)
         .filter(application__person__region__code__startswith=prefix)
         .values_list("application__person__id_number", flat=True)
         .distinct()
@@ -127,9 +105,18 @@ def simulation_persons(
     return sorted(set(settled) | set(manual))
 
 
-def chunks(items: Sequence[str], size: int | None = None) -> list[list[str]]:
-    size = size or CHUNK_SIZE
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+def range_persons() -> int:
+    """Persons per range (a chunk task of a recorded run; a step of the synchronous run)."""
+    return max(1, int(settings.SIMULATION_RANGE_PERSONS))
+
+
+def person_ranges(year: int, size: int | None = None) -> list[Range]:
+    """Half-open ID-number ranges [lo, hi) covering every person (the ends are open), cut at
+    every `size`-th ID number with settlements in `year`. Any cuts give the same result: they
+    only spread the work (persons of other areas and with manual bills only fall in some range
+    and are sorted out by the reads)."""
+    cuts = settled_certno_boundaries(year, size or range_persons())
+    return list(zip([None, *cuts], [*cuts, None], strict=True))
 
 
 # --- Partial results ------------------------------------------------------------------------
@@ -225,33 +212,6 @@ def merge_partials(partials: Iterable[Partial]) -> Partial:
 # --- One chunk ------------------------------------------------------------------------------
 
 
-def _records_of(year: int, certnos: list[str]):
-    """The chunk's settlements, manual bills and identities, by ID number (4 queries)."""
-    settlements = defaultdict(list)
-    for row in settlements_of(year, certnos, SETTLEMENT_COLUMNS):
-        settlements[row.certno].append(row)
-    manual = defaultdict(list)
-    bills = (
-        _decided_bills(year)
-        .filter(application__person__id_number__in=certnos)
-        .select_related("institution")
-        .annotate(certno=F("application__person__id_number"))
-        .order_by("id")
-    )
-    for bill in bills:
-        manual[bill.certno].append(bill)
-    identities = defaultdict(list)
-    for certno, category, start, end in (
-        Identity.objects.filter(person__id_number__in=certnos)
-        .order_by("id")
-        .values_list("person__id_number", "category", "start", "end")
-    ):
-        identities[certno].append(engine.Identity(category, start, end))
-    codes = {row.fixmedins_code for person_rows in settlements.values() for row in person_rows}
-    institutions = {i.code: i for i in Institution.objects.filter(code__in=codes)}
-    return settlements, manual, identities, institutions
-
-
 def person_timeline(
     settlement_rows: Sequence, manual_bills: Sequence, *, institutions: dict, area_code: str
 ) -> list[engine.Bill]:
@@ -285,30 +245,33 @@ def _side_of_person(
     bills: list[engine.Bill],
     today: date,
     totals: SideTotals,
+    *,
+    validated: bool,
 ) -> None:
-    """Replay one person's year under `policy` from a zero state, adding it to `totals`."""
+    """Replay one person's year under `policy` from a zero state, adding it to `totals`
+    (`validated`: the bills passed the engine's validation already, under the other policy)."""
     try:
         results, state = engine.assess_bills(
-            policy, identities, engine.YearToDate.zero(), bills, today
+            policy, identities, engine.YearToDate.zero(), bills, today, validated=validated
         )
     except engine.InvalidBill as exc:
         raise SimulationError(
             _("记录 %(record)s 数据有误，无法测算：%(message)s")
             % {"record": exc.bill_id, "message": exc.render(_)}
         ) from exc
-    person_total = ZERO
+    by_visit_type, by_category = totals.by_visit_type, totals.by_category
+    assistance = tilted = person_total = ZERO
     for bill, result in zip(bills, results, strict=True):
-        totals.by_visit_type[bill.visit_type] = (
-            totals.by_visit_type.get(bill.visit_type, ZERO) + result.total
-        )
-        totals.assistance += result.assistance
-        totals.tilted += result.tilted_assistance
-        totals.total += result.total
-        person_total += result.total
+        total = result.total
+        by_visit_type[bill.visit_type] = by_visit_type.get(bill.visit_type, ZERO) + total
+        assistance += result.assistance
+        tilted += result.tilted_assistance
+        person_total += total
         if result.category is not None:
-            totals.by_category[result.category] = (
-                totals.by_category.get(result.category, ZERO) + result.total
-            )
+            by_category[result.category] = by_category.get(result.category, ZERO) + total
+    totals.assistance += assistance
+    totals.tilted += tilted
+    totals.total += person_total
     if person_total > 0:
         totals.persons_assisted += 1
     if policy.annual_cap is not None and state.assistance_paid >= policy.annual_cap:
@@ -319,27 +282,25 @@ def simulate_chunk(
     *,
     area_code: str,
     year: int,
-    certnos: list[str],
+    lo: str | None,
+    hi: str | None,
     policies: Mapping[str, engine.Policy],
     today: date,
 ) -> Partial:
-    """(b) Simulate the persons `certnos` of the area under both policies (`SIDES` keys)."""
-    settlements, manual, identities, institutions = _records_of(year, certnos)
+    """(b) Simulate the area's persons with ID number in [lo, hi) under both policies
+    (`SIDES` keys). Each timeline is validated once, by the first side."""
+    area = coordination_area(area_code)
     partial = Partial()
-    for certno in certnos:
-        bills = person_timeline(
-            settlements.get(certno, ()),
-            manual.get(certno, ()),
-            institutions=institutions,
-            area_code=area_code,
-        )
+    first, *others = (policies[side] for side in SIDES)
+    first_totals, *other_totals = (getattr(partial, side) for side in SIDES)
+    for _certno, bills, held in person_years(area, year, lo, hi):
         if not bills:
             continue  # e.g. every settlement fully reversed
         partial.persons += 1
         partial.bills += len(bills)
-        held = identities.get(certno, [])
-        for side in SIDES:
-            _side_of_person(policies[side], held, bills, today, getattr(partial, side))
+        _side_of_person(first, held, bills, today, first_totals, validated=False)
+        for policy, totals in zip(others, other_totals, strict=True):
+            _side_of_person(policy, held, bills, today, totals, validated=True)
     return partial
 
 
@@ -357,9 +318,10 @@ def simulation_run(
 ) -> dict:
     """Simulate `year` of the area under the policy in force and `draft`; the §12 result.
 
-    `on_chunk(done, total)` is called before the first chunk and after each one (progress).
-    `breakdown`: the result also has `by_visit_type` (the page's run; the command's JSON is the
-    §12 contract exactly).
+    The persons are done range by range (`person_ranges`), as the workers of a recorded run do
+    them, so memory holds one range at a time. `on_chunk(done, total)` is called before the
+    first range and after each one (progress). `breakdown`: the result also has
+    `by_visit_type` (the page's run; the command's JSON is the §12 contract exactly).
     Raises SimulationError for an unknown area or a year without a policy in force.
     """
     area = coordination_area(area_code)
@@ -367,19 +329,18 @@ def simulation_run(
         "in_force": adapters.engine_policy(policy_for_year(area.code, year)),
         "draft": draft,
     }
-    parts = chunks(simulation_persons(area, year))
-    partials = []
-    for done, chunk in enumerate(parts):
+    ranges = person_ranges(year)
+    merged = Partial()
+    for done, (lo, hi) in enumerate(ranges):
         if on_chunk is not None:
-            on_chunk(done, len(parts))
-        partials.append(
-            simulate_chunk(
-                area_code=area.code, year=year, certnos=chunk, policies=policies, today=today
-            )
+            on_chunk(done, len(ranges))
+        partial = simulate_chunk(
+            area_code=area.code, year=year, lo=lo, hi=hi, policies=policies, today=today
         )
+        merged = merge_partials((merged, partial))
     if on_chunk is not None:
-        on_chunk(len(parts), len(parts))
-    return simulation_result(area.code, year, merge_partials(partials), breakdown=breakdown)
+        on_chunk(len(ranges), len(ranges))
+    return simulation_result(area.code, year, merged, breakdown=breakdown)
 
 
 def policy_document(policy: Policy) -> dict:

@@ -1,10 +1,9 @@
 """A recorded 测算 run (SimulationRun) fanned out over the workers (core.chunked, queue
 `simulation`).
 
-The area's persons of the year (`simulation_persons`) are cut into ranges of
-`SIMULATION_RANGE_PERSONS` ID numbers; each range is one chunk task that lists its own persons
-again (an index range scan) and simulates them in `CHUNK_SIZE` batches (`simulate_chunk`),
-returning a `Partial`. The last chunk to finish merges the partials (`merge_partials`) into
+The year's persons are cut into ranges of about `SIMULATION_RANGE_PERSONS` ID numbers
+(`person_ranges`, one index-only scan); each range is one chunk task that reads its persons'
+records streamed and simulates them (`simulate_chunk`), returning a `Partial`. The last chunk to finish merges the partials (`merge_partials`) into
 the §12 result and saves it on the run, exactly once; progress is the chunks done.
 The result is the one `simulation_run` computes in one process: the ranges are disjoint and
 cover every person, and partials are exact sums.
@@ -14,20 +13,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.conf import settings
 from django.utils import timezone
 
 from claims import adapters
 from claims.models import SimulationRun
 from claims.simulation import (
-    CHUNK_SIZE,
     Partial,
-    chunks,
     coordination_area,
     merge_partials,
+    person_ranges,
     policy_for_year,
     simulate_chunk,
-    simulation_persons,
     simulation_result,
 )
 from core import chunked
@@ -35,17 +31,12 @@ from core import chunked
 KIND = "simulation"
 
 
-def range_persons() -> int:
-    return int(getattr(settings, "SIMULATION_RANGE_PERSONS", 10 * CHUNK_SIZE))
-
-
 def simulation_fan_out(run: SimulationRun, *, today: date) -> chunked.ChunkedRun:
     """Cut the run's persons into ranges and queue them. Raises SimulationError for an
     unknown area or a year without a policy in force (nothing is queued then)."""
     area = coordination_area(run.area_id)
     policy_for_year(area.code, run.year)
-    persons = simulation_persons(area, run.year)
-    ranges = chunked.ranges_of(chunked.every_nth(persons, range_persons()))
+    ranges = person_ranges(run.year)
     params = {
         "simulation_run": run.pk,
         "area": area.code,
@@ -71,10 +62,8 @@ def simulate_range(params: dict, lo: str | None, hi: str | None) -> dict:
         "draft": _policy(params["draft"]),
     }
     today = date.fromisoformat(params["today"])
-    persons = simulation_persons(area, year, lo, hi)
-    partial = merge_partials(
-        simulate_chunk(area_code=area.code, year=year, certnos=c, policies=policies, today=today)
-        for c in chunks(persons)
+    partial = simulate_chunk(
+        area_code=area.code, year=year, lo=lo, hi=hi, policies=policies, today=today
     )
     return partial.as_dict()
 

@@ -2,17 +2,21 @@
 
 The claims app reads settlements only through the functions under "Settlements" below
 (`settlements_for`, `settlement_by_setl_id`, `settlement_paid`, `settlements_of`,
-`settled_certnos_in_area`, `settlement_exists_sql`); monitoring reads claims only through
+`settled_certnos_in_area`, `settlement_rows_in_area`, `settled_certno_boundaries`,
+`settlement_exists_sql`); monitoring reads claims only through
 `claims.interface`. Neither writes SQL on the other's tables.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from datetime import date, timedelta
 from decimal import Decimal
 
 import django_filters
 from django import forms
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
@@ -83,6 +87,91 @@ def settlements_of(year: int, certnos, columns) -> QuerySet[Settlement]:
     """The settlements of `year` of these ID numbers, with only `columns`, in date order."""
     rows = Settlement.objects.filter(year=year, certno__in=certnos).only(*columns)
     return rows.order_by("enddate", "setl_time", "setl_id")
+
+
+def settlement_rows_in_area(
+    year: int,
+    prefix: str,
+    columns: Sequence[str],
+    lo: str | None = None,
+    hi: str | None = None,
+    fetch: int = 2000,
+) -> Iterator[tuple]:
+    """Every settlement of `year` of the area's persons — the persons `settled_certnos_in_area`
+    lists, each with all their rows of the year — with ID number in [lo, hi), as tuples of
+    `columns` (Settlement field names), streamed.
+
+    Rows come by ID number, then in replay order (§12): end date, settlement time, settlement
+    ID in code-point order (Python's, whatever the database collation). On PostgreSQL a
+    server-side cursor in a read-only transaction sends `fetch` rows at a time, so a range of
+    any size holds one batch in memory; the person register is merge-joined by ID number.
+    """
+    from beneficiaries.models import Person
+
+    fields = [Settlement._meta.get_field(name) for name in columns]
+    postgres = connection.vendor == "postgresql"
+    on_person, where, bounds = [], ["s.year = %s"], []
+    for operator, value in ((">=", lo), ("<", hi)):
+        if value is not None:
+            on_person.append(f" AND p.id_number {operator} %s")
+            where.append(f"s.certno {operator} %s")
+            bounds.append(value)
+    table, setl_id = Settlement._meta.db_table, "s.setl_id"
+    if postgres:
+        setl_id += ' COLLATE "C"'
+    sql = (
+        f"SELECT {', '.join('s.' + field.column for field in fields)} "
+        f"FROM {table} s LEFT JOIN {Person._meta.db_table} p "
+        f"ON p.id_number = s.certno{''.join(on_person)} "
+        f"WHERE {' AND '.join(where)} AND (p.region_id LIKE %s OR (p.id IS NULL AND EXISTS ("
+        f"SELECT 1 FROM {table} a WHERE a.year = s.year AND a.certno = s.certno "
+        f"AND a.insu_admdvs LIKE %s))) ORDER BY s.certno, s.enddate, s.setl_time, {setl_id}"
+    )
+    params = [*bounds, year, *bounds, prefix + "%", prefix + "%"]
+    converters = _converters(fields)
+    # A named cursor streams only inside a transaction (outside, it is materialized at once).
+    with transaction.atomic() if postgres else nullcontext():
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while batch := cursor.fetchmany(fetch):
+                if converters:
+                    batch = [_convert(row, converters) for row in batch]
+                yield from batch
+
+
+def _converters(fields) -> list | None:
+    """The backend's converters of each column (SQLite: decimals, dates, booleans), as Django's
+    compiler applies them; None when no column needs one (PostgreSQL)."""
+    converters = []
+    for field in fields:
+        col = field.get_col(Settlement._meta.db_table)
+        functions = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        converters.append((functions, col))
+    return converters if any(functions for functions, _col in converters) else None
+
+
+def _convert(row, converters) -> tuple:
+    values = []
+    for value, (functions, col) in zip(row, converters, strict=True):
+        for function in functions:
+            value = function(value, col, connection)
+        values.append(value)
+    return tuple(values)
+
+
+def settled_certno_boundaries(year: int, size: int) -> list[str]:
+    """Every `size`-th distinct ID number with settlements in `year` (sorted): cuts that split
+    the year's persons into ranges of about `size` (one index-only scan; the ranges are for
+    spreading work, any cuts give the same sums)."""
+    table = Settlement._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT certno FROM (SELECT certno, ROW_NUMBER() OVER (ORDER BY certno) AS n "
+            f"FROM (SELECT DISTINCT certno FROM {table} WHERE year = %s) d) t "
+            "WHERE n > 1 AND (n - 1) %% %s = 0 ORDER BY certno",
+            [year, max(1, size)],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def settlement_exists_sql(setl_id_column: str) -> str:

@@ -208,6 +208,27 @@ def celery_worker_process(django_db_serialized_rollback, transactional_db):
 
 
 @pytest.fixture(autouse=True)
+def _one_worker_test_per_broker(request):
+    """Tests with real workers share the broker (and purge it, `bench_region`'s workers): under
+    pytest-xdist two of them at once would take or drop each other's tasks and hang. They take
+    turns on a lock file per broker URL."""
+    if request.node.get_closest_marker("celery_worker") is None:
+        yield
+        return
+    import fcntl
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    from django.conf import settings
+
+    name = hashlib.sha1(settings.CELERY_BROKER_URL.encode()).hexdigest()[:12]
+    with open(Path(tempfile.gettempdir()) / f"medaid-celery-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_region_codes():
     """core.regions caches the code map; a test's rolled-back regions must not outlive it."""
     from core.regions import clear_cache
