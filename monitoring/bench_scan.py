@@ -74,11 +74,13 @@ def add_settlements(new_rows: int, tag: str) -> int:
         return cursor.rowcount
 
 
-def incremental_scan(new_rows: int, log=None, *, tag: str = "INC") -> dict:
+def incremental_scan(new_rows: int, log=None) -> dict:
     """Add `new_rows` rows, then time the scan that follows (incremental)."""
     from monitoring.checks import check_run
 
-    added = add_settlements(new_rows, tag)
+    with connection.cursor() as cursor:  # new setl_ids on every run of the benchmark
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM monitoring_settlement")
+        added = add_settlements(new_rows, f"INC{cursor.fetchone()[0]}")
     _log(log, f"added {added:,} settlements for the incremental scan")
     run = check_run(name="high_cost", period=str(SCAN_YEAR))
     if run.outcome != "success":

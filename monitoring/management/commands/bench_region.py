@@ -78,10 +78,12 @@ class Command(BaseCommand):
             "--sim-range", type=int, default=0, help="persons a 测算 chunk (0: an eighth)"
         )
         parser.add_argument("--engine-bills", type=int, default=100_000)
-        parser.add_argument("--repeat", type=int, default=2, help="timed runs of each")
+        parser.add_argument("--repeat", type=int, default=2, help="timed runs of each scan")
+        parser.add_argument("--sim-repeat", type=int, default=1, help="timed 测算 runs")
         parser.add_argument("--new-rows", type=int, default=100_000, help="incremental scan")
         parser.add_argument("--list-requests", type=int, default=40, help="per list case")
         parser.add_argument("--skip-generate", action="store_true")
+        parser.add_argument("--skip-simulation", action="store_true", help="no 测算 runs")
         parser.add_argument("--force", action="store_true", help="a database without 'bench'")
 
     def handle(self, *args, rows, persons, chunks, sim_range, engine_bills, repeat, **opts):
@@ -111,9 +113,13 @@ class Command(BaseCommand):
         for workers in (1, 2):
             with _stopwatch(figures, f"workers_{workers}"), _Workers(workers, env, self._log):
                 figures[f"scan_{workers}_worker_seconds"] = self._scan_on_workers(repeat)
-                figures[f"simulation_{workers}_worker"] = self._simulate_on_workers(repeat)
-        with _stopwatch(figures, "engine"):
-            figures["engine"] = self._engine(engine_bills)
+                if not opts["skip_simulation"]:
+                    figures[f"simulation_{workers}_worker"] = self._simulate_on_workers(
+                        opts["sim_repeat"]
+                    )
+        if not opts["skip_simulation"]:
+            with _stopwatch(figures, "engine"):
+                figures["engine"] = self._engine(engine_bills)
         figures.update(_ratios(figures))
         with _stopwatch(figures, "incremental_scan"):
             figures["incremental_scan"] = bench_scan.incremental_scan(opts["new_rows"], self._log)
@@ -329,6 +335,8 @@ def _stopwatch(figures: dict, name: str):
 def _ratios(figures: dict) -> dict:
     one = statistics.median(figures["scan_1_worker_seconds"])
     two = statistics.median(figures["scan_2_worker_seconds"])
+    if "engine" not in figures:  # --skip-simulation
+        return {"scan_speedup_2_vs_1_workers": round(one / two, 2)}
     sim1, sim2 = figures["simulation_1_worker"], figures["simulation_2_worker"]
     s1, s2 = statistics.median(sim1["seconds"]), statistics.median(sim2["seconds"])
     engine = figures["engine"]["bills_per_second"] or 0
