@@ -56,10 +56,35 @@ def person_search(queryset, text: str):
     # Chinese names have no case: a plain LIKE '%…%', which the trigram index serves from
     # three characters on. One- and two-character queries (a given name: "建国") go through
     # the index of the name's 1- and 2-character substrings (migration 0005).
-    queryset = queryset.filter(name__contains=text)
     if connection.vendor == "postgresql" and len(text) <= 2:
-        queryset = queryset.alias(name_grams=NameGrams("name")).filter(name_grams__contains=[text])
-    return queryset
+        return _short_name_search(queryset, text)
+    return queryset.filter(name__contains=text)
+
+
+# A short query matching more persons than this is common (a surname: ~1% of a region): its
+# first page is near the top of the id-ordered walk, whatever the size of the register.
+SHORT_SEARCH_PROBE = 500
+
+
+def _short_name_search(queryset, text: str):
+    """A one- or two-character name search at any register size (PostgreSQL).
+
+    The substring index finds a rare query's few persons at once, but a common one ("王":
+    40,000 of 4,000,000) would fetch and sort every match for one page, and the planner cannot
+    tell the two apart from the LIKE and the index condition together (their selectivities are
+    multiplied as if independent). So one probe asks the index for up to SHORT_SEARCH_PROBE
+    persons in scope: a rare query is those ids; a common one is the LIKE alone, which the
+    list's id-ordered index walk answers within a few thousand rows.
+    """
+    grams = queryset.order_by().alias(name_grams=NameGrams("name"))
+    probe = list(
+        grams.filter(name_grams__contains=[text]).values_list("pk", flat=True)[
+            : SHORT_SEARCH_PROBE + 1
+        ]
+    )
+    if len(probe) <= SHORT_SEARCH_PROBE:
+        return queryset.filter(pk__in=probe)
+    return queryset.filter(name__contains=text)
 
 
 class NameGrams(Func):

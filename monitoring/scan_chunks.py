@@ -49,9 +49,16 @@ def _table_rows() -> int:
 
 
 def certno_boundaries(year: int, chunks: int, table_rows: int) -> list[str]:
-    """Cuts of the year's ID numbers into `chunks` ranges of about equal settlement rows
-    (on PostgreSQL from a block sample of about SAMPLE_ROWS rows)."""
+    """Cuts of the year's ID numbers into `chunks` ranges of about equal settlement rows.
+
+    On a large PostgreSQL table, from the planner's statistics when they have enough buckets
+    (the equal-row histogram of `certno` that ANALYZE keeps: free, where sampling 200,000
+    rows costs 0.15 s before any chunk can start), else from a block sample of about
+    SAMPLE_ROWS rows; on a small table, from all the year's rows."""
     if connection.vendor == "postgresql" and table_rows > SAMPLE_ROWS:
+        cuts = _histogram_boundaries(chunks)
+        if cuts is not None:
+            return cuts
         percent = max(0.01, min(100.0, 100.0 * SAMPLE_ROWS / table_rows))
         sql = (
             f"SELECT certno FROM monitoring_settlement TABLESAMPLE SYSTEM ({percent:.4f}) "
@@ -60,6 +67,22 @@ def certno_boundaries(year: int, chunks: int, table_rows: int) -> list[str]:
     else:
         sql = "SELECT certno FROM monitoring_settlement WHERE year = %s"
     return chunked.quantile_boundaries(sql, [year], chunks)
+
+
+def _histogram_boundaries(chunks: int) -> list[str] | None:
+    """`chunks` - 1 cuts from the `certno` histogram of pg_stats (None: no usable one)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT histogram_bounds::text::text[] FROM pg_stats "
+            "WHERE schemaname = current_schema() AND tablename = 'monitoring_settlement' "
+            "AND attname = 'certno'"
+        )
+        row = cursor.fetchone()
+    bounds = row[0] if row else None
+    if not bounds or len(bounds) <= 2 * chunks:
+        return None
+    buckets = len(bounds) - 1
+    return sorted({bounds[round(i * buckets / chunks)] for i in range(1, chunks)})
 
 
 def _stamp() -> list:

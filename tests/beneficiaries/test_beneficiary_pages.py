@@ -105,6 +105,30 @@ def test_list_runs_no_count_query(client, caseworker_haibowan, person):
     assert not [q for q in sql if "COUNT(" in q and "BENEFICIARIES_PERSON" in q]
 
 
+@pytest.mark.parametrize("probe", [500, 2])  # rare: the probe's ids; common: the LIKE walk
+def test_a_short_name_search_is_the_same_whether_rare_or_common(
+    client, caseworker_haibowan, haibowan, wuda, monkeypatch, probe
+):
+    from beneficiaries import selectors
+
+    monkeypatch.setattr(selectors, "SHORT_SEARCH_PROBE", probe)
+    for i, name in enumerate(["王建国", "李建", "建华", "王芳", "张三", "赵建军"]):
+        PersonFactory(region=haibowan, name=name)
+        PersonFactory(
+            region=wuda, name=name, id_number=idnumber.make("150304", date(1980, 1, 1), i)
+        )
+    login(client, caseworker_haibowan)
+    url = reverse("beneficiaries:person_list")
+
+    def names(q):
+        return [p.name for p in client.get(url, {"q": q}).context["page"]]
+
+    assert names("建") == ["赵建军", "建华", "李建", "王建国"]  # newest first, own district
+    assert names("建国") == ["王建国"]
+    assert names("王") == ["王芳", "王建国"]
+    assert names("钱") == []
+
+
 # --- Person page ----------------------------------------------------------------------------
 
 

@@ -35,6 +35,7 @@ def test_bench_region_prints_the_figures_on_a_tiny_size(settings, monkeypatch):
         call_command("bench_region", "--rows", "10", stdout=io.StringIO())
     out = io.StringIO()
     args = ["--rows", "6000", "--persons", "600", "--repeat", "1", "--engine-bills", "500"]
+    args += ["--new-rows", "50", "--list-requests", "3"]
     call_command("bench_region", *args, "--force", stdout=out, stderr=io.StringIO())
     figures = json.loads(out.getvalue())
     assert figures["areas"] == 12
@@ -44,3 +45,13 @@ def test_bench_region_prints_the_figures_on_a_tiny_size(settings, monkeypatch):
     assert figures["simulation_2_worker"]["chunks"] >= 2
     assert figures["engine"]["bills_per_second"] > 0
     assert figures["scan_speedup_2_vs_1_workers"] > 0
+    assert figures["scan_first_run_seconds"] > 0 and figures["burden_query_vs_bare_ratio"] > 0
+    incremental = figures["incremental_scan"]
+    assert incremental["mode"] == "incremental" and 0 < incremental["new_rows"] <= 50
+    assert incremental["rows_scanned"] >= incremental["new_rows"]
+    assert figures["register_persons"]["persons_in_register"] >= 600
+    listing = figures["person_list"]
+    for user in ("district", "regional"):
+        for case in ("list", "surname", "name_prefix", "full_name", "id_number"):
+            assert listing[f"{user}_{case}"]["p95_ms"] >= listing[f"{user}_{case}"]["p50_ms"] > 0
+    assert set(figures["phase_seconds"]) >= {"generate", "incremental_scan", "person_list"}

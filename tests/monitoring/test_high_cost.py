@@ -293,6 +293,46 @@ def test_manual_bills_add_their_cost_less_the_assistance_approved(import_rows, c
     assert run.rows_scanned == 2 and alert.evidence["bills"] == 1
 
 
+def test_a_person_with_manual_bills_only_alerts_and_their_bills_are_counted(
+    import_rows, caseworker_haibowan
+):
+    p, other = person(1), person(2)
+    import_rows([srow("S1", other.id_number, "100.00")])
+    # No settlement at all: the bills alone (cost after insurance 25,000.00, submitted).
+    _manual_bill(
+        p, caseworker_haibowan, status="submitted", total_cost="30000", basic="5000", assistance="0"
+    )
+    run = scan(options={"full": True})
+    alert = Alert.objects.get()
+    assert (alert.certno, alert.burden) == (p.id_number, Decimal("25000.00"))
+    assert (alert.evidence["settlements"], alert.evidence["bills"]) == (0, 1)
+    assert run.rows_scanned == 2
+
+
+def test_bills_push_a_person_under_the_lowest_line_over_it(import_rows, caseworker_haibowan):
+    p = person(1)
+    import_rows([srow("S1", p.id_number, "100.00")])  # far below any line alone
+    _manual_bill(
+        p, caseworker_haibowan, status="submitted", total_cost="22000", basic="0", assistance="0"
+    )
+    scan()
+    assert Alert.objects.get().burden == Decimal("22100.00")
+
+
+def test_a_month_period_reads_the_year_up_to_that_month_only(import_rows):
+    p = person(1)
+    import_rows(
+        [
+            srow("S1", p.id_number, "15000.00", enddate="2023-03-10"),
+            srow("S2", p.id_number, "10000.00", enddate="2023-08-10"),
+        ]
+    )
+    june = scan(period="2023-06")
+    assert not Alert.objects.exists() and june.rows_scanned == 1
+    year = scan(period="2023")
+    assert Alert.objects.get().burden == Decimal("25000.00") and year.rows_scanned == 2
+
+
 def test_a_manual_bill_of_an_imported_settlement_counts_only_its_assistance(
     import_rows, caseworker_haibowan
 ):

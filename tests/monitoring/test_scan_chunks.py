@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 from factories import IdentityFactory, PersonFactory
 from monitoring_helpers import certno, srow
@@ -147,3 +148,38 @@ def test_an_interrupted_scan_resumes_without_redoing_done_chunks(year_2023, sett
     job_run.refresh_from_db()
     assert job_run.status == ChunkedRun.Status.DONE
     assert RunChunk.objects.filter(status="done").count() == 4
+
+
+def test_a_large_table_is_cut_from_the_planners_histogram(import_rows):
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_stats is PostgreSQL's")
+    import_rows([srow("T0", certno(1), "100.00")])
+    with connection.cursor() as cursor:  # 600 persons, one row each, copied from the first
+        cursor.execute(
+            "INSERT INTO monitoring_settlement (setl_id, psn_name, certno, psn_cert_type, "
+            "insutype, med_type, visit_type, begndate, enddate, year, setl_time, "
+            "fixmedins_code, fixmedins_name, insu_admdvs, medfee_sumamt, inscp_scp_amt, "
+            "fulamt_ownpay_amt, hifp_pay, hifmi_pay, maf_pay, fund_pay_sumamt, psn_part_amt, "
+            "hosp_part_amt, refd_setl_flag, init_setl_id) "
+            "SELECT 'T' || g, psn_name, lpad(g::text, 18, '0'), psn_cert_type, insutype, "
+            "med_type, visit_type, begndate, enddate, year, setl_time, fixmedins_code, "
+            "fixmedins_name, insu_admdvs, medfee_sumamt, inscp_scp_amt, fulamt_ownpay_amt, "
+            "hifp_pay, hifmi_pay, maf_pay, fund_pay_sumamt, psn_part_amt, hosp_part_amt, "
+            "refd_setl_flag, init_setl_id FROM monitoring_settlement, "
+            "generate_series(1, 600) AS g WHERE setl_id = 'T0'"
+        )
+        cursor.execute("ANALYZE monitoring_settlement")
+        cursor.execute(
+            "SELECT histogram_bounds::text::text[] FROM pg_stats "
+            "WHERE tablename = 'monitoring_settlement' AND attname = 'certno'"
+        )
+        histogram = set(cursor.fetchone()[0])
+    bounds = scan_chunks.certno_boundaries(2023, 4, scan_chunks.SAMPLE_ROWS + 1)
+    assert bounds == sorted(bounds) and len(bounds) == 3
+    assert set(bounds) <= histogram  # read from the statistics, no sample taken
+    sizes = []
+    for lo, hi in zip([None, *bounds], [*bounds, None], strict=True):
+        rows = Settlement.objects.filter(certno__startswith="0")
+        rows = rows.filter(certno__gte=lo) if lo else rows
+        sizes.append((rows.filter(certno__lt=hi) if hi else rows).count())
+    assert sum(sizes) == 600 and min(sizes) >= 120  # about 150 each

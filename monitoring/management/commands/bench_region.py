@@ -10,11 +10,14 @@ empties the settlement, alert, person and run tables first. In one run it
 2. times a bare `SELECT certno, SUM(psn_part_amt) … GROUP BY certno` over 2023's rows against
    the full 2023 high-cost scan in this process (one query), interleaved;
 3. starts 1, then 2 worker processes (`celery -A config worker -P solo -Q checks,simulation`,
-   same database and broker) and times the full scan as a task (split into
-   `--chunks` person ranges; the task's own worker works on chunks too) and a recorded 测算
-   run of Wuhai 2023 (its ranges fan out over the workers);
+   same database and broker) and times the full scan as a task (split into `--chunks`
+   person ranges, 4 by default: 2 per worker, fewer round trips than 8 — 1.33× against
+   1.15× faster on 2 workers at 4M rows; the task's own worker works on chunks too) and a
+   recorded 测算 run of Wuhai 2023 (its ranges fan out over the workers);
 4. runs `bench_engine` for the engine's bare bills/s on this machine, as the baseline of the
-   simulation's per-worker rate.
+   simulation's per-worker rate;
+5. (monitoring.bench_scan) adds `--new-rows` settlements and times the incremental scan, then
+   registers every person and times the person list and its search (`--list-requests` each).
 
 Figures are printed as JSON; the load average is reported (the machine may be shared).
 """
@@ -26,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import date, timedelta
 from io import StringIO
 
@@ -36,6 +40,7 @@ from django.db import connection
 
 from core import idnumber
 from core.models import Region
+from monitoring import bench_scan
 
 YEARS = (2022, 2023)
 SCAN_YEAR = 2023
@@ -69,13 +74,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--rows", type=int, default=2_000_000)
         parser.add_argument("--persons", type=int, default=400_000)
-        parser.add_argument("--chunks", type=int, default=8, help="person ranges of a scan")
+        parser.add_argument(
+            "--chunks", type=int, default=4, help="person ranges of a scan (2 per worker)"
+        )
         parser.add_argument(
             "--sim-range", type=int, default=0, help="persons a 测算 chunk (0: an eighth)"
         )
         parser.add_argument("--engine-bills", type=int, default=100_000)
-        parser.add_argument("--repeat", type=int, default=2, help="timed runs of each")
+        parser.add_argument("--repeat", type=int, default=2, help="timed runs of each scan")
+        parser.add_argument("--sim-repeat", type=int, default=1, help="timed 测算 runs")
+        parser.add_argument("--new-rows", type=int, default=100_000, help="incremental scan")
+        parser.add_argument("--list-requests", type=int, default=40, help="per list case")
         parser.add_argument("--skip-generate", action="store_true")
+        parser.add_argument("--skip-simulation", action="store_true", help="no 测算 runs")
         parser.add_argument("--force", action="store_true", help="a database without 'bench'")
 
     def handle(self, *args, rows, persons, chunks, sim_range, engine_bills, repeat, **opts):
@@ -88,12 +99,12 @@ class Command(BaseCommand):
             "load_average_at_start": os.getloadavg(),
         }
         if not opts["skip_generate"]:
-            started = time.monotonic()
-            self._reset()
-            figures["areas"] = self._generate(rows, persons)
-            figures["generate_seconds"] = round(time.monotonic() - started, 1)
-            self._log(f"generated {rows:,} rows in {figures['generate_seconds']} s")
-        figures.update(self._bare_vs_scan(repeat))
+            with _stopwatch(figures, "generate"):
+                self._reset()
+                figures["areas"] = self._generate(rows, persons)
+            self._log(f"generated {rows:,} rows in {figures['phase_seconds']['generate']} s")
+        with _stopwatch(figures, "bare_vs_scan"):
+            figures.update(self._bare_vs_scan(repeat))
         if not sim_range:
             sim_range = max(1, -(-self._wuhai_persons() // 8))
         figures["simulation_range_persons"] = sim_range
@@ -103,11 +114,22 @@ class Command(BaseCommand):
             "SIMULATION_RANGE_PERSONS": str(sim_range),
         }
         for workers in (1, 2):
-            with _Workers(workers, env, self._log):
+            with _stopwatch(figures, f"workers_{workers}"), _Workers(workers, env, self._log):
                 figures[f"scan_{workers}_worker_seconds"] = self._scan_on_workers(repeat)
-                figures[f"simulation_{workers}_worker"] = self._simulate_on_workers(repeat)
-        figures["engine"] = self._engine(engine_bills)
+                if not opts["skip_simulation"]:
+                    figures[f"simulation_{workers}_worker"] = self._simulate_on_workers(
+                        opts["sim_repeat"]
+                    )
+        if not opts["skip_simulation"]:
+            with _stopwatch(figures, "engine"):
+                figures["engine"] = self._engine(engine_bills)
         figures.update(_ratios(figures))
+        with _stopwatch(figures, "incremental_scan"):
+            figures["incremental_scan"] = bench_scan.incremental_scan(opts["new_rows"], self._log)
+        with _stopwatch(figures, "register_persons"):
+            figures["register_persons"] = bench_scan.register_persons(self._log)
+        with _stopwatch(figures, "person_list"):
+            figures["person_list"] = bench_scan.person_list(opts["list_requests"], self._log)
         figures["load_average_at_end"] = os.getloadavg()
         self.stdout.write(json.dumps(figures, ensure_ascii=False, indent=2))
 
@@ -195,25 +217,35 @@ class Command(BaseCommand):
         return time.monotonic() - started
 
     def _bare_vs_scan(self, repeat: int) -> dict:
+        """The full scan in this process (one query) interleaved with the bare GROUP BY: a
+        first run (it creates the alerts), then `repeat` re-scans; and the burden query
+        alone (`scan_burdens`), interleaved the same way."""
         from monitoring.checks import check_run
 
-        bare, scans, run, alerts = [self._bare()], [], None, None
-        for _n in range(repeat):
+        bare, scans, queries, run, first = [self._bare()], [], [], None, None
+        for _n in range(repeat + 1):
             settings.HIGH_COST_SCAN_CHUNKS = 1  # this process, one query
             run = check_run(name="high_cost", period=str(SCAN_YEAR), options={"full": True})
             if run.outcome != "success":
                 raise CommandError(run.error)
-            scans.append(run.seconds)
-            alerts = run.alerts_created if alerts is None else alerts
+            if first is None:
+                first = run
+            else:
+                scans.append(run.seconds)
+                queries.append(_burden_query_seconds())
             bare.append(self._bare())
-        bare_median, scan_median = statistics.median(bare), statistics.median(scans)
-        self._log(f"bare GROUP BY {bare}; one-query scan {scans}")
+        bare_median = statistics.median(bare)
+        self._log(f"bare GROUP BY {bare}; scan {first.seconds} then {scans}; query {queries}")
         return {
             "bare_group_by_2023_seconds": [round(b, 2) for b in bare],
+            "scan_first_run_seconds": round(first.seconds, 2),
             "scan_one_query_seconds": [round(s, 2) for s in scans],
+            "burden_query_seconds": [round(q, 2) for q in queries],
             "scan_rows_scanned": run.rows_scanned,
-            "scan_alerts_created_first_run": alerts,
-            "scan_vs_bare_ratio": round(scan_median / bare_median, 2),
+            "scan_alerts_created_first_run": first.alerts_created,
+            "scan_vs_bare_ratio": round(statistics.median(scans) / bare_median, 2),
+            "scan_first_run_vs_bare_ratio": round(first.seconds / bare_median, 2),
+            "burden_query_vs_bare_ratio": round(statistics.median(queries) / bare_median, 2),
         }
 
     def _scan_on_workers(self, repeat: int) -> list[float]:
@@ -273,9 +305,41 @@ class Command(BaseCommand):
         return {"bills": bills, "bills_per_second": rate}
 
 
+def _burden_query_seconds() -> float:
+    """The full scan's burden query alone (as the check runs it, same lines and floors)."""
+    from monitoring.checks import parse_period
+    from monitoring.checks.burden import scan_burdens
+    from monitoring.checks.high_cost import policy_lines
+
+    period = parse_period(str(SCAN_YEAR))
+    lines = policy_lines(period)
+    started = time.monotonic()
+    scan_burdens(
+        None,
+        year=SCAN_YEAR,
+        period_end=period.end,
+        floor=min(v.impoverishment for v in lines.values()) - 1,
+        pr_floor=min(v.poverty_return for v in lines.values()) - 1,
+        reference=period.reference_date(),
+        touched_after=None,
+        touched_certnos=set(),
+    )
+    return time.monotonic() - started
+
+
+@contextmanager
+def _stopwatch(figures: dict, name: str):
+    """The wall time of one phase, in figures["phase_seconds"][name]."""
+    started = time.monotonic()
+    yield
+    figures.setdefault("phase_seconds", {})[name] = round(time.monotonic() - started, 1)
+
+
 def _ratios(figures: dict) -> dict:
     one = statistics.median(figures["scan_1_worker_seconds"])
     two = statistics.median(figures["scan_2_worker_seconds"])
+    if "engine" not in figures:  # --skip-simulation
+        return {"scan_speedup_2_vs_1_workers": round(one / two, 2)}
     sim1, sim2 = figures["simulation_1_worker"], figures["simulation_2_worker"]
     s1, s2 = statistics.median(sim1["seconds"]), statistics.median(sim2["seconds"])
     engine = figures["engine"]["bills_per_second"] or 0
