@@ -35,6 +35,7 @@ def test_bench_region_prints_the_figures_on_a_tiny_size(settings, monkeypatch):
         call_command("bench_region", "--rows", "10", stdout=io.StringIO())
     out = io.StringIO()
     args = ["--rows", "6000", "--persons", "600", "--repeat", "1", "--engine-bills", "500"]
+    args += ["--import-rows", "900"]
     call_command("bench_region", *args, "--force", stdout=out, stderr=io.StringIO())
     figures = json.loads(out.getvalue())
     assert figures["areas"] == 12
@@ -44,3 +45,9 @@ def test_bench_region_prints_the_figures_on_a_tiny_size(settings, monkeypatch):
     assert figures["simulation_2_worker"]["chunks"] >= 2
     assert figures["engine"]["bills_per_second"] > 0
     assert figures["scan_speedup_2_vs_1_workers"] > 0
+    assert figures["import_rows"] == 900
+    assert figures["import_ratio_to_floor"] > 0 and figures["import_rows_per_second"] > 0
+    # The import's rows were removed again: the table holds the generated rows only.
+    from monitoring.models import Settlement, SettlementKey
+
+    assert Settlement.objects.count() == SettlementKey.objects.count() == 6000

@@ -36,6 +36,7 @@ from django.db import connection
 
 from core import idnumber
 from core.models import Region
+from monitoring import bench_import, partitions, settlement_keys
 
 YEARS = (2022, 2023)
 SCAN_YEAR = 2023
@@ -77,6 +78,9 @@ class Command(BaseCommand):
         parser.add_argument("--repeat", type=int, default=2, help="timed runs of each")
         parser.add_argument("--skip-generate", action="store_true")
         parser.add_argument("--force", action="store_true", help="a database without 'bench'")
+        parser.add_argument(
+            "--import-rows", type=int, default=1_000_000, help="the import ratio's file (0: none)"
+        )
 
     def handle(self, *args, rows, persons, chunks, sim_range, engine_bills, repeat, **opts):
         self._check_target(opts["force"])
@@ -93,6 +97,8 @@ class Command(BaseCommand):
             figures["areas"] = self._generate(rows, persons)
             figures["generate_seconds"] = round(time.monotonic() - started, 1)
             self._log(f"generated {rows:,} rows in {figures['generate_seconds']} s")
+        if opts["import_rows"]:
+            figures.update(self._import_ratio(opts["import_rows"], persons, repeat))
         figures.update(self._bare_vs_scan(repeat))
         if not sim_range:
             sim_range = max(1, -(-self._wuhai_persons() // 8))
@@ -132,11 +138,20 @@ class Command(BaseCommand):
     def _log(self, message):
         self.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}")
 
+    def _import_ratio(self, rows: int, persons: int, repeat: int) -> dict:
+        """The import against its floor (`monitoring.bench_import`), persons after ours."""
+        regions = bench_regions()
+        certno = bench_import.person_certno(persons, regions)
+        return bench_import.run(
+            rows, repeat, certno, lambda p: regions[(persons + p) % len(regions)], self._log
+        )
+
     def _reset(self):
         with connection.cursor() as cursor:
             cursor.execute(
                 "TRUNCATE monitoring_alertnote, monitoring_alert, monitoring_historicalalert, "
                 "monitoring_checkrun, monitoring_highcostscanstate, monitoring_settlement, "
+                "monitoring_settlement_key, "
                 "monitoring_settlementimport, monitoring_historicalsettlementimport, "
                 "core_runchunk, core_chunkedrun, claims_simulationrun, "
                 "beneficiaries_identity, beneficiaries_historicalidentity CASCADE"
@@ -156,9 +171,12 @@ class Command(BaseCommand):
                     copy.write_row(
                         (index, bench_certno(index, regions), regions[index % len(regions)])
                     )
+            partitions.ensure_years(YEARS)
             cursor.execute(_SETTLEMENTS, {"persons": persons, "last": count - 1})
+            settlement_keys.fill_from_settlements(cursor)
             self._register_wuhai(cursor)
             cursor.execute("VACUUM ANALYZE monitoring_settlement")
+            cursor.execute("VACUUM ANALYZE monitoring_settlement_key")
             cursor.execute("ANALYZE beneficiaries_person")
             cursor.execute("ANALYZE beneficiaries_identity")
         return len({region[:4] for region in regions})
