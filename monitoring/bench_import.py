@@ -55,7 +55,7 @@ FLOOR_INSERT = (
     "enddate, extract(year FROM enddate)::smallint, setl_time, fixmedins_code, fixmedins_name, "
     "insu_admdvs, medfee_sumamt, inscp_scp_amt, fulamt_ownpay_amt, hifp_pay, hifmi_pay, "
     "maf_pay, fund_pay_sumamt, psn_part_amt, hosp_part_amt, refd_setl_flag = '1', "
-    "init_setl_id, NULL FROM bench_floor_stage"
+    "COALESCE(init_setl_id, ''), NULL FROM bench_floor_stage"
 )
 
 
@@ -95,7 +95,8 @@ def floor(path: str) -> float:
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_floor_target")
         cursor.execute(
-            "CREATE TABLE bench_floor_target (LIKE monitoring_settlement INCLUDING DEFAULTS)"
+            "CREATE TABLE bench_floor_target (LIKE monitoring_settlement INCLUDING DEFAULTS "
+            "INCLUDING IDENTITY)"
         )
     _checkpoint()
     started = time.monotonic()

@@ -557,9 +557,9 @@ def import_overlapped(source, regions, *, path, by, batch_id, progress):
 
 def _make_partitions(cursor, layout: _Layout) -> None:
     """The partitions of the years the file's end dates begin with (`monitoring.partitions`)."""
-    end = layout.col("enddate")
-    cursor.execute(f"SELECT DISTINCT left({end}, 4) FROM {RAW} WHERE {end} ~ '^[0-9]{{4}}'")
-    partitions.ensure_years(int(year) for (year,) in cursor.fetchall())
+    cursor.execute(f"SELECT DISTINCT left({layout.col('enddate')}, 4) FROM {RAW}")
+    years = [y for (y,) in cursor.fetchall() if y and y.isascii() and y.isdigit()]
+    partitions.ensure_years(int(year) for year in years)
 
 
 def _write(cursor, layout: _Layout, batch_id) -> int | None:

@@ -328,7 +328,7 @@ def merge(cursor, batch_id: int | None, *, make_partitions: bool = True) -> int 
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute(
             f"WITH written AS (INSERT INTO {TARGET} ({columns}, batch_id) {new} "
-            "ORDER BY year, certno RETURNING id, setl_id, year) "
+            "RETURNING id, setl_id, year) "
             f"INSERT INTO {KEYS} (setl_id, year, settlement_id) "
             "SELECT setl_id, year, id FROM written ORDER BY setl_id ON CONFLICT DO NOTHING",
             [batch_id],
@@ -367,6 +367,8 @@ def check_file(cursor, result: ImportResult, *, recheck: bool, lock: bool = True
     )
     cursor.execute(f"SELECT status, COUNT(*) FROM {STAGE} GROUP BY status")
     counts = dict(cursor.fetchall())
+    cursor.execute(f"SELECT DISTINCT year FROM {STAGE} WHERE status = {NEW}")
+    result.years = sorted(year for (year,) in cursor.fetchall())
     result.imported = counts.get(NEW, 0)
     result.skipped = result.ignored + counts.get(SAME, 0)
     result.sort_errors()
