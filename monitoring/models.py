@@ -221,8 +221,11 @@ class Settlement(models.Model):
             raise
 
     def delete(self, *args, **kwargs):
-        SettlementKey.objects.filter(settlement_id=self.pk).delete()
-        return super().delete(*args, **kwargs)
+        from django.db import transaction
+
+        with transaction.atomic():
+            SettlementKey.objects.filter(settlement_id=self.pk).delete()
+            return super().delete(*args, **kwargs)
 
 
 class CheckRun(models.Model):

@@ -6,14 +6,17 @@ empties the settlement, alert, person and run tables first. In one run it
 1. generates `--rows` settlements (default 2,000,000) over 2022 and 2023 for `--persons`
    persons (400,000) in the 12 coordination areas (one county of each city; Wuhai's three
    districts), server-side; Wuhai's persons are registered with an identity each, so the
-   测算 of Wuhai has real work;
-2. times a bare `SELECT certno, SUM(psn_part_amt) … GROUP BY certno` over 2023's rows against
+   测算 of Wuhai has real work (rows into the year partitions, with their `setl_id` keys);
+2. times the import of a file of `--import-rows` new settlements (default 1,000,000) against
+   its floor, COPY + a plain `INSERT … SELECT` into an unindexed table, interleaved
+   (`monitoring/bench_import.py`; 0 skips it);
+3. times a bare `SELECT certno, SUM(psn_part_amt) … GROUP BY certno` over 2023's rows against
    the full 2023 high-cost scan in this process (one query), interleaved;
-3. starts 1, then 2 worker processes (`celery -A config worker -P solo -Q checks,simulation`,
+4. starts 1, then 2 worker processes (`celery -A config worker -P solo -Q checks,simulation`,
    same database and broker) and times the full scan as a task (split into
    `--chunks` person ranges; the task's own worker works on chunks too) and a recorded 测算
    run of Wuhai 2023 (its ranges fan out over the workers);
-4. runs `bench_engine` for the engine's bare bills/s on this machine, as the baseline of the
+5. runs `bench_engine` for the engine's bare bills/s on this machine, as the baseline of the
    simulation's per-worker rate.
 
 Figures are printed as JSON; the load average is reported (the machine may be shared).
