@@ -2,11 +2,13 @@
 (`monitoring.partitions`, `monitoring.settlement_keys`; DOMAIN §7, §9.2, §10)."""
 
 import re
+import threading
+import time
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from monitoring_helpers import certno, srow
@@ -203,3 +205,40 @@ def test_the_migration_moves_existing_rows_into_partitions():
     fresh.pk, fresh.setl_id, fresh.maf_pay = None, "NEW", Decimal("0.00")
     fresh.save()
     assert fresh.pk > old[-1][0]  # the id sequence carries on
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_making_the_same_year_make_it_once():
+    """The second waits on the advisory lock, then finds the first's partition."""
+    made, started = {}, threading.Event()
+    release = threading.Event()
+
+    def first():
+        with transaction.atomic():
+            made["first"] = partitions.ensure_years([2031])
+            started.set()
+            release.wait(10)
+        connections.close_all()
+
+    def second():
+        started.wait(10)
+        made["second"] = partitions.ensure_years([2031])
+        connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    started.wait(10)
+    time.sleep(0.5)  # the second is waiting on the lock by now
+    assert "second" not in made
+    release.set()
+    for thread in threads:
+        thread.join(20)
+    try:
+        assert made == {"first": [2031], "second": []}
+        with connection.cursor() as cursor:
+            assert 2031 in partitions.existing_years(cursor)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS monitoring_settlement_y2031")
