@@ -217,7 +217,7 @@ def _sql_checks(cursor, checker: RowChecker, errors: list[RowError], *, recheck:
         _recheck(cursor, checker, errors)
         cursor.execute(f"CREATE INDEX {STAGE}_setl ON {stage} (setl_id)")
     if is_postgresql():
-        # The file's rows meet a table of tens of millions by its unique setl_id index: probe
+        # The file's rows meet tens of millions of keys by the key table's primary key: probe
         # it row by row instead of hashing the whole table (a monthly extract is mostly new).
         cursor.execute("SET LOCAL enable_hashjoin = off")
         cursor.execute("SET LOCAL enable_mergejoin = off")
@@ -311,13 +311,14 @@ def _scope_checks(cursor, checker: RowChecker, errors: list[RowError], by) -> No
 
 
 def merge(cursor, batch_id: int | None, *, make_partitions: bool = True) -> int | None:
-    """Insert the new rows in (year, certno) order, so the index the scans read is filled
-    page by page, and their keys in `setl_id` order (`settlement_keys`: new ids append). No
-    check of the target here: the table lock taken before the checks keeps every other import
-    out until this transaction ends, and the checks already set the known rows apart; a key
-    that exists all the same (the optimistic writer of `copypath`, which checks nothing)
-    returns None, for the caller to roll back. Makes the partitions of new years first
-    (`make_partitions`; a year without one goes to the DEFAULT partition)."""
+    """Insert the new rows in file order (sorting them by `(year, certno)` for the covering
+    index cost more than it saved: README, session 7), and their keys in `setl_id` order
+    (`settlement_keys`: platform ids grow, so new keys append), in one statement. No check of
+    the target here: the table lock taken before the checks keeps every other import out
+    until this transaction ends, and the checks already set the known rows apart; a key that
+    exists all the same (the optimistic writer of `copypath`, which checks nothing) returns
+    None, for the caller to roll back. Makes the partitions of new years first
+    (`make_partitions`; without, a year lacking its partition fails the insert)."""
     columns = ", ".join(STAGE_COLUMNS)
     if make_partitions:
         cursor.execute(f"SELECT DISTINCT year FROM {STAGE} WHERE status = {NEW}")
@@ -338,9 +339,7 @@ def merge(cursor, batch_id: int | None, *, make_partitions: bool = True) -> int 
         return keys if keys == cursor.fetchone()[0] else None
     cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {TARGET}")
     (last,) = cursor.fetchone()
-    cursor.execute(
-        f"INSERT INTO {TARGET} ({columns}, batch_id) {new} ORDER BY year, certno", [batch_id]
-    )
+    cursor.execute(f"INSERT INTO {TARGET} ({columns}, batch_id) {new}", [batch_id])
     written = cursor.rowcount
     # SQLite gives new rows ids above the largest (the import holds the write lock).
     cursor.execute(
