@@ -73,7 +73,7 @@ def _bill_fields(proposal: Proposal) -> dict:
         return fields
     from monitoring.models import Settlement
 
-    row = Settlement.objects.filter(setl_id=proposal.setl_id, refd_setl_flag=False).first()
+    row = Settlement.objects.by_setl_id(proposal.setl_id).filter(refd_setl_flag=False).first()
     institution = Institution.objects.filter(code=row.fixmedins_code).first() if row else None
     if institution is None:
         raise ValidationError(_("结算记录的医药机构不在机构目录中，请先维护机构目录。"))

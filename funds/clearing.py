@@ -131,9 +131,12 @@ def _eligible(area: Region, year: int, month: int):
     """The area's settlements to clear up to the end of the month that no clearing holds."""
     from monitoring.models import Settlement
 
+    # A settlement is settled on or after its end date, so none of a later year is due yet:
+    # the year bound lets PostgreSQL skip the partitions of later years (`monitoring.partitions`).
     return Settlement.objects.filter(
         insu_admdvs__in=area.subtree_codes(),
         setl_time__lt=_month_end_moment(year, month),
+        year__lte=year,
     ).filter(
         ~Q(maf_pay=0),
         ~Exists(ClearedSettlement.objects.filter(settlement_id=OuterRef("pk"))),

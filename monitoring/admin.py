@@ -38,8 +38,17 @@ class SettlementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "maf_pay",
         "refd_setl_flag",
     ]
-    search_fields = ["=setl_id", "=certno"]
+    search_fields = ["=certno"]
     list_filter = ["refd_setl_flag"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """A search term is a certno or a `setl_id`, found through its key (no index by
+        `setl_id` on the partitioned table)."""
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            found = found | queryset.by_setl_id(term)
+        return found, duplicates
 
 
 @admin.register(SettlementImport)

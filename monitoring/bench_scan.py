@@ -25,6 +25,8 @@ import time
 from django.conf import settings
 from django.db import connection
 
+from monitoring import settlement_keys
+
 SCAN_YEAR = 2023
 INCREMENTAL_TARGET_SECONDS = 5.0
 LIST_TARGET_MS = 150.0
@@ -59,8 +61,9 @@ def add_settlements(new_rows: int, tag: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM monitoring_settlement WHERE year = %s", [SCAN_YEAR])
         step = max(1, cursor.fetchone()[0] // max(1, new_rows))
+        # The rows and their setl_id keys in one statement, as the import writes them.
         cursor.execute(
-            "INSERT INTO monitoring_settlement (setl_id, psn_name, certno, psn_cert_type, "
+            "WITH new AS (INSERT INTO monitoring_settlement (setl_id, psn_name, certno, psn_cert_type, "
             "insutype, med_type, visit_type, begndate, enddate, year, setl_time, fixmedins_code, "
             "fixmedins_name, insu_admdvs, medfee_sumamt, inscp_scp_amt, fulamt_ownpay_amt, "
             "hifp_pay, hifmi_pay, maf_pay, fund_pay_sumamt, psn_part_amt, hosp_part_amt, "
@@ -70,7 +73,9 @@ def add_settlements(new_rows: int, tag: str) -> int:
             "medfee_sumamt, inscp_scp_amt, fulamt_ownpay_amt, hifp_pay, hifmi_pay, maf_pay, "
             "fund_pay_sumamt, psn_part_amt, hosp_part_amt, false, '', NULL "
             "FROM monitoring_settlement WHERE year = %s AND refd_setl_flag = false "
-            "AND id %% %s = 0 ORDER BY id LIMIT %s",
+            "AND id %% %s = 0 ORDER BY id LIMIT %s RETURNING setl_id, year, id) "
+            f"INSERT INTO {settlement_keys.KEY_TABLE} (setl_id, year, settlement_id) "
+            "SELECT setl_id, year, id FROM new",
             [f"{tag}-", SCAN_YEAR, step, new_rows],
         )
         return cursor.rowcount

@@ -26,7 +26,8 @@ from core import idnumber
 from core.dates import shanghai_today
 from core.models import Region
 from core.scoping import scoped, user_region_codes
-from monitoring.models import Alert, CheckRun, Settlement, SettlementImport
+from monitoring import settlement_keys
+from monitoring.models import Alert, CheckRun, Settlement, SettlementImport, SettlementKey
 
 EXPORT_COLUMNS = [
     "certno",
@@ -177,12 +178,12 @@ def settled_certno_boundaries(year: int, size: int) -> list[str]:
 def settlement_exists_sql(setl_id_column: str) -> str:
     """SQL `EXISTS (…)`: a settlement carries the settlement ID in `setl_id_column` (the
     claims burden SQL asks this of its bills; §7: the settlement already counts them)."""
-    return f"EXISTS (SELECT 1 FROM monitoring_settlement s WHERE s.setl_id = {setl_id_column})"
+    return settlement_keys.exists_sql(setl_id_column)
 
 
 def settlement_by_setl_id(setl_id: str) -> Settlement | None:
     """The settlement with that platform settlement ID (结算ID on the slip), or None."""
-    return Settlement.objects.filter(setl_id=(setl_id or "").strip()).first()
+    return Settlement.objects.by_setl_id((setl_id or "").strip()).first()
 
 
 def settlements_behind(alert: Alert) -> QuerySet[Settlement]:
@@ -218,7 +219,9 @@ def manual_bills_behind(alert: Alert) -> list:
         .order_by("end", "id")
     )
     setl_ids = [b.setl_id for b in bills if b.setl_id]
-    settled = set(Settlement.objects.filter(setl_id__in=setl_ids).values_list("setl_id", flat=True))
+    settled = set(
+        SettlementKey.objects.filter(setl_id__in=setl_ids).values_list("setl_id", flat=True)
+    )
     for bill in bills:
         decided = bill.application.status in Application.DECIDED_STATUSES
         bill.approved = bill.total if decided else Decimal("0")
@@ -473,7 +476,7 @@ def dashboard_context(user) -> dict:
 
 
 def settlements_by_setl_ids(setl_ids) -> QuerySet[Settlement]:
-    return Settlement.objects.filter(setl_id__in=list(setl_ids)).order_by("enddate", "setl_id")
+    return Settlement.objects.by_setl_ids(setl_ids).order_by("enddate", "setl_id")
 
 
 def person_panel(person, user) -> dict | None:

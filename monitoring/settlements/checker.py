@@ -70,6 +70,8 @@ class ImportResult:
     irregular: int = 0
     # The file's med_type codes the medical-type dictionary lacks: [{"code", "rows"}] (§9.2).
     unknown_med_types: list[dict] = field(default_factory=list)
+    # The years of the new rows (the partitions they go to; `monitoring.partitions`).
+    years: list[int] = field(default_factory=list)
     checker: RowChecker | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:

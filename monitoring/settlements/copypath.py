@@ -31,6 +31,7 @@ from django.db import DatabaseError, DataError, connection, connections, transac
 
 from core import idnumber
 
+from .. import partitions
 from . import staging
 from .checker import ImportResult, RowChecker
 from .spec import (
@@ -504,6 +505,13 @@ def import_overlapped(source, regions, *, path, by, batch_id, progress):
     checks = _Checks(source, regions, path=path, by=by, batch_id=batch_id, progress=progress)
     checks.start()
     try:
+        copied = SimpleNamespace(path=source.path, size=source.size, total=1, position=0)
+        # COPY, and the partitions of the file's years, before the lock: making a partition
+        # inside it could wait on the checking connection, which waits on this one.
+        staged = _stage_raw(copied, first, layout, encoding, None)
+        if staged:
+            with connection.cursor() as cursor:
+                _make_partitions(cursor, layout)
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {TARGET} IN SHARE ROW EXCLUSIVE MODE")
@@ -513,8 +521,7 @@ def import_overlapped(source, regions, *, path, by, batch_id, progress):
                     if batch_id is not None
                     else staging.command_batch(path, by, ImportResult())
                 )
-                copied = SimpleNamespace(path=source.path, size=source.size, total=1, position=0)
-                written = _write(cursor, copied, first, layout, encoding, batch)
+                written = _write(cursor, layout, batch) if staged else None
                 if written is not None:
                     staging.refile_if_changed(cursor, layout.medical_types)
             checks.checked.wait()
@@ -548,14 +555,20 @@ def import_overlapped(source, regions, *, path, by, batch_id, progress):
     return checks.result
 
 
-def _write(cursor, source, first: bytes, layout: _Layout, encoding: str, batch_id) -> int | None:
-    """COPY the file and insert every row as it is written (a savepoint; the caller's
-    transaction decides). None: the server refused a value — the checks will say which."""
-    if not _stage_raw(source, first, layout, encoding, None):
-        return None
+def _make_partitions(cursor, layout: _Layout) -> None:
+    """The partitions of the years the file's end dates begin with (`monitoring.partitions`)."""
+    cursor.execute(f"SELECT DISTINCT left({layout.col('enddate')}, 4) FROM {RAW}")
+    years = [y for (y,) in cursor.fetchall() if y and y.isascii() and y.isdigit()]
+    partitions.ensure_years(int(year) for year in years)
+
+
+def _write(cursor, layout: _Layout, batch_id) -> int | None:
+    """Insert every row of the raw table as it is written (a savepoint; the caller's
+    transaction decides). None: the server refused a value, or a row is already there — the
+    checks will say which."""
     try:
         with transaction.atomic():
             cursor.execute(layout.view_sql())
-            return staging.merge(cursor, batch_id)
+            return staging.merge(cursor, batch_id, make_partitions=False)
     except DatabaseError:
         return None

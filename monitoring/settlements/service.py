@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from claims.institutions import register_from_settlements
 from core import tabular
 from core.models import Region
+from monitoring.models import Settlement
 
 from . import copypath, staging
 from .checker import ImportFileError, ImportResult, RowChecker
@@ -61,7 +62,9 @@ def settlement_import(
         result = _import(
             table, regions, path=path, by=by, dry_run=dry_run, batch_id=batch_id, progress=progress
         )
-    register_from_settlements(result.batch_id if result.applied else None, by=by)  # §8
+    if result.applied:  # §8; the batch's rows, in the partitions of their years only
+        batch = Settlement.objects.filter(batch_id=result.batch_id, year__in=result.years)
+        register_from_settlements(batch, by=by)
     result.seconds = time.monotonic() - started
     return result
 

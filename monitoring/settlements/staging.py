@@ -18,7 +18,9 @@ from django.utils.translation import gettext as _
 from core import idnumber
 from core.money import money
 
+from .. import partitions
 from ..medical_types import medical_type_lookup, unknown_codes
+from ..settlement_keys import KEY_TABLE as KEYS
 from .checker import ImportResult, RowChecker, RowError
 from .spec import (
     ALL_STAGE,
@@ -215,7 +217,7 @@ def _sql_checks(cursor, checker: RowChecker, errors: list[RowError], *, recheck:
         _recheck(cursor, checker, errors)
         cursor.execute(f"CREATE INDEX {STAGE}_setl ON {stage} (setl_id)")
     if is_postgresql():
-        # The file's rows meet a table of tens of millions by its unique setl_id index: probe
+        # The file's rows meet tens of millions of keys by the key table's primary key: probe
         # it row by row instead of hashing the whole table (a monthly extract is mostly new).
         cursor.execute("SET LOCAL enable_hashjoin = off")
         cursor.execute("SET LOCAL enable_mergejoin = off")
@@ -233,16 +235,17 @@ def _sql_checks(cursor, checker: RowChecker, errors: list[RowError], *, recheck:
     if found:  # the window again only when there is something to mark
         cursor.execute(f"UPDATE {stage} SET status = {REPEATED} WHERE rowno IN ({repeated})")
 
-    # Already imported: identical values are skipped, other values are an error.
+    # Already imported (its key exists): identical values are skipped, other values — a year
+    # of its own included — are an error. The stored row is found by its key's (id, year).
     target = TARGET
     cursor.execute(
         f"UPDATE {stage} SET status = {SAME} WHERE status = {NEW} AND EXISTS "
-        f"(SELECT 1 FROM {target} t WHERE t.setl_id = {stage}.setl_id)"
+        f"(SELECT 1 FROM {KEYS} k WHERE k.setl_id = {stage}.setl_id)"
     )
     cursor.execute(
         f"UPDATE {stage} SET status = {CONFLICT} WHERE status = {SAME} AND EXISTS "
-        f"(SELECT 1 FROM {target} t WHERE t.setl_id = {stage}.setl_id "
-        f"AND ({_differs(stage)}))"
+        f"(SELECT 1 FROM {KEYS} k JOIN {target} t ON t.id = k.settlement_id AND t.year = k.year "
+        f"WHERE k.setl_id = {stage}.setl_id AND ({_differs(stage)}))"
     )
     cursor.execute(
         f"SELECT rowno FROM {stage} WHERE status = {CONFLICT} ORDER BY rowno LIMIT {MAX_ERRORS}"
@@ -254,7 +257,7 @@ def _sql_checks(cursor, checker: RowChecker, errors: list[RowError], *, recheck:
     no_target = (
         f"SELECT s.rowno FROM {stage} s WHERE s.status = {NEW} AND s.refd_setl_flag "
         f"AND NOT EXISTS (SELECT 1 FROM {stage} x WHERE x.setl_id = s.init_setl_id) "
-        f"AND NOT EXISTS (SELECT 1 FROM {target} t WHERE t.setl_id = s.init_setl_id)"
+        f"AND NOT EXISTS (SELECT 1 FROM {KEYS} k WHERE k.setl_id = s.init_setl_id)"
     )
     cursor.execute(f"{no_target} ORDER BY s.rowno LIMIT {MAX_ERRORS}")
     message = _("原结算ID不存在（未导入且不在本文件中）")
@@ -307,17 +310,44 @@ def _scope_checks(cursor, checker: RowChecker, errors: list[RowError], by) -> No
         )
 
 
-def merge(cursor, batch_id: int | None) -> int:
-    """Insert the new rows in (year, certno) order, so the index the scans read is filled
-    page by page. No ON CONFLICT: the table lock taken before the checks keeps every other
-    import out until this transaction ends, and the checks already set the known rows apart."""
+def merge(cursor, batch_id: int | None, *, make_partitions: bool = True) -> int | None:
+    """Insert the new rows in file order (sorting them by `(year, certno)` for the covering
+    index cost more than it saved: README, session 7), and their keys in `setl_id` order
+    (`settlement_keys`: platform ids grow, so new keys append), in one statement. No check of
+    the target here: the table lock taken before the checks keeps every other import out
+    until this transaction ends, and the checks already set the known rows apart; a key that
+    exists all the same (the optimistic writer of `copypath`, which checks nothing) returns
+    None, for the caller to roll back. Makes the partitions of new years first
+    (`make_partitions`; without, a year lacking its partition fails the insert)."""
     columns = ", ".join(STAGE_COLUMNS)
+    if make_partitions:
+        cursor.execute(f"SELECT DISTINCT year FROM {STAGE} WHERE status = {NEW}")
+        partitions.ensure_years([year for (year,) in cursor.fetchall()])
+    new = f"SELECT {columns}, %s FROM {STAGE} WHERE status = {NEW}"
+    if is_postgresql():
+        # Room to sort the returned keys in memory.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(
+            f"WITH written AS (INSERT INTO {TARGET} ({columns}, batch_id) {new} "
+            "RETURNING id, setl_id, year) "
+            f"INSERT INTO {KEYS} (setl_id, year, settlement_id) "
+            "SELECT setl_id, year, id FROM written ORDER BY setl_id ON CONFLICT DO NOTHING",
+            [batch_id],
+        )
+        keys = cursor.rowcount
+        cursor.execute(f"SELECT COUNT(*) FROM {STAGE} WHERE status = {NEW}")
+        return keys if keys == cursor.fetchone()[0] else None
+    cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {TARGET}")
+    (last,) = cursor.fetchone()
+    cursor.execute(f"INSERT INTO {TARGET} ({columns}, batch_id) {new}", [batch_id])
+    written = cursor.rowcount
+    # SQLite gives new rows ids above the largest (the import holds the write lock).
     cursor.execute(
-        f"INSERT INTO {TARGET} ({columns}, batch_id) "
-        f"SELECT {columns}, %s FROM {STAGE} WHERE status = {NEW} ORDER BY year, certno",
-        [batch_id],
+        f"INSERT INTO {KEYS} (setl_id, year, settlement_id) "
+        f"SELECT setl_id, year, id FROM {TARGET} WHERE id > %s ORDER BY setl_id",
+        [last],
     )
-    return cursor.rowcount
+    return written
 
 
 def check_file(cursor, result: ImportResult, *, recheck: bool, lock: bool = True, by=None) -> dict:
@@ -336,6 +366,8 @@ def check_file(cursor, result: ImportResult, *, recheck: bool, lock: bool = True
     )
     cursor.execute(f"SELECT status, COUNT(*) FROM {STAGE} GROUP BY status")
     counts = dict(cursor.fetchall())
+    cursor.execute(f"SELECT DISTINCT year FROM {STAGE} WHERE status = {NEW}")
+    result.years = sorted(year for (year,) in cursor.fetchall())
     result.imported = counts.get(NEW, 0)
     result.skipped = result.ignored + counts.get(SAME, 0)
     result.sort_errors()
@@ -350,7 +382,10 @@ def apply_file(cursor, result: ImportResult, *, path, by, progress, total: int) 
         progress("writing", total, total)
     if result.batch_id is None and result.imported:
         result.batch_id = command_batch(path, by, result)
-    result.imported = merge(cursor, result.batch_id)
+    imported = merge(cursor, result.batch_id)
+    if imported is None:  # the lock and the checks make this impossible
+        raise RuntimeError("settlement keys already present after the checks")
+    result.imported = imported
     refile_if_changed(cursor, result.checker.medical_types)
     result.applied = True
 
@@ -365,7 +400,8 @@ def refile_if_changed(cursor, lookup) -> None:
     visit = current.sql("med_type", "insu_admdvs")
     cursor.execute(
         f"UPDATE {TARGET} SET visit_type = {visit} "
-        f"WHERE setl_id IN (SELECT setl_id FROM {STAGE} WHERE status = {NEW})"
+        f"WHERE id IN (SELECT k.settlement_id FROM {KEYS} k JOIN {STAGE} s "
+        f"ON s.setl_id = k.setl_id WHERE s.status = {NEW})"
     )
 
 

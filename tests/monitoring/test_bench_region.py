@@ -35,7 +35,7 @@ def test_bench_region_prints_the_figures_on_a_tiny_size(settings, monkeypatch):
         call_command("bench_region", "--rows", "10", stdout=io.StringIO())
     out = io.StringIO()
     args = ["--rows", "6000", "--persons", "600", "--repeat", "1", "--engine-bills", "500"]
-    args += ["--new-rows", "50", "--list-requests", "3"]
+    args += ["--new-rows", "50", "--list-requests", "3", "--import-rows", "900"]
     call_command("bench_region", *args, "--force", stdout=out, stderr=io.StringIO())
     figures = json.loads(out.getvalue())
     assert figures["areas"] == 12
@@ -55,3 +55,10 @@ def test_bench_region_prints_the_figures_on_a_tiny_size(settings, monkeypatch):
         for case in ("list", "surname", "name_prefix", "full_name", "id_number"):
             assert listing[f"{user}_{case}"]["p95_ms"] >= listing[f"{user}_{case}"]["p50_ms"] > 0
     assert set(figures["phase_seconds"]) >= {"generate", "incremental_scan", "person_list"}
+    assert figures["import_rows"] == 900
+    assert figures["import_ratio_to_floor"] > 0 and figures["import_rows_per_second"] > 0
+    # The import's rows were removed again; the incremental phase's rows came with their keys.
+    from monitoring.models import Settlement, SettlementKey
+
+    added = incremental["new_rows"]
+    assert Settlement.objects.count() == SettlementKey.objects.count() == 6000 + added

@@ -33,6 +33,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from core import idnumber
+from monitoring import partitions, settlement_keys
 from monitoring.management.commands.bench_region import _Workers
 
 YEAR = 2023
@@ -119,7 +120,8 @@ class Command(BaseCommand):
     def _reset(self):
         with connection.cursor() as cursor:
             cursor.execute(
-                "TRUNCATE monitoring_settlement, monitoring_settlementimport, "
+                "TRUNCATE monitoring_settlement, monitoring_settlement_key, "
+                "monitoring_settlementimport, "
                 "monitoring_historicalsettlementimport, core_runchunk, core_chunkedrun, "
                 "claims_simulationrun, beneficiaries_identity, beneficiaries_historicalidentity "
                 "CASCADE"
@@ -144,13 +146,16 @@ class Command(BaseCommand):
                 "FROM unnest(%s::text[]) AS code",
                 [list(INSTITUTIONS)],
             )
+            partitions.ensure_years([YEAR])
             cursor.execute(
                 _SETTLEMENTS,
                 {"persons": persons, "last": rows - 1, "codes": list(INSTITUTIONS), "year": YEAR},
             )
+            settlement_keys.fill_from_settlements(cursor)  # setl_id unique, as imports keep it
             self._log(f"{rows:,} settlements inserted")
             self._register(cursor)
             cursor.execute("VACUUM ANALYZE monitoring_settlement")
+            cursor.execute("VACUUM ANALYZE monitoring_settlement_key")
             for table in ("beneficiaries_person", "beneficiaries_identity", "claims_institution"):
                 cursor.execute(f"ANALYZE {table}")
 

@@ -30,6 +30,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from core import idnumber
+from monitoring import partitions, settlement_keys
 from monitoring.checks import check_run
 from monitoring.settlements import settlement_import
 
@@ -165,6 +166,7 @@ class Command(BaseCommand):
             cursor.execute(
                 "TRUNCATE monitoring_alertnote, monitoring_alert, monitoring_historicalalert, "
                 "monitoring_checkrun, monitoring_highcostscanstate, monitoring_settlement, "
+                "monitoring_settlement_key, "
                 "monitoring_settlementimport, monitoring_historicalsettlementimport CASCADE"
             )
 
@@ -178,6 +180,7 @@ class Command(BaseCommand):
                     copy.write_row((index, bench_certno(index)))
             if count <= 0:
                 return
+            partitions.ensure_years([YEAR])
             # Every 200th person has heavy bills (about 0.5% alert); the rest stay low.
             cursor.execute(
                 """
@@ -209,6 +212,7 @@ class Command(BaseCommand):
                     "last": count - 1,
                 },
             )
+            settlement_keys.fill_from_settlements(cursor)
 
     def _write_csv(self, path: str, count: int, persons: int, *, start: int, seed: int):
         rng = random.Random(seed)

@@ -6,17 +6,20 @@ empties the settlement, alert, person and run tables first. In one run it
 1. generates `--rows` settlements (default 2,000,000) over 2022 and 2023 for `--persons`
    persons (400,000) in the 12 coordination areas (one county of each city; Wuhai's three
    districts), server-side; Wuhai's persons are registered with an identity each, so the
-   测算 of Wuhai has real work;
-2. times a bare `SELECT certno, SUM(psn_part_amt) … GROUP BY certno` over 2023's rows against
+   测算 of Wuhai has real work (rows into the year partitions, with their `setl_id` keys);
+2. times the import of a file of `--import-rows` new settlements (default 1,000,000) against
+   its floor, COPY + a plain `INSERT … SELECT` into an unindexed table, interleaved
+   (`monitoring/bench_import.py`; 0 skips it);
+3. times a bare `SELECT certno, SUM(psn_part_amt) … GROUP BY certno` over 2023's rows against
    the full 2023 high-cost scan in this process (one query), interleaved;
-3. starts 1, then 2 worker processes (`celery -A config worker -P solo -Q checks,simulation`,
+4. starts 1, then 2 worker processes (`celery -A config worker -P solo -Q checks,simulation`,
    same database and broker) and times the full scan as a task (split into `--chunks`
    person ranges, 4 by default: 2 per worker, fewer round trips than 8 — 1.33× against
    1.15× faster on 2 workers at 4M rows; the task's own worker works on chunks too) and a
    recorded 测算 run of Wuhai 2023 (its ranges fan out over the workers);
-4. runs `bench_engine` for the engine's bare bills/s on this machine, as the baseline of the
+5. runs `bench_engine` for the engine's bare bills/s on this machine, as the baseline of the
    simulation's per-worker rate;
-5. (monitoring.bench_scan) adds `--new-rows` settlements and times the incremental scan, then
+6. (monitoring.bench_scan) adds `--new-rows` settlements and times the incremental scan, then
    registers every person and times the person list and its search (`--list-requests` each).
 
 Figures are printed as JSON; the load average is reported (the machine may be shared).
@@ -40,7 +43,7 @@ from django.db import connection
 
 from core import idnumber
 from core.models import Region
-from monitoring import bench_scan
+from monitoring import bench_import, bench_scan, partitions, settlement_keys
 
 YEARS = (2022, 2023)
 SCAN_YEAR = 2023
@@ -88,6 +91,9 @@ class Command(BaseCommand):
         parser.add_argument("--skip-generate", action="store_true")
         parser.add_argument("--skip-simulation", action="store_true", help="no 测算 runs")
         parser.add_argument("--force", action="store_true", help="a database without 'bench'")
+        parser.add_argument(
+            "--import-rows", type=int, default=1_000_000, help="the import ratio's file (0: none)"
+        )
 
     def handle(self, *args, rows, persons, chunks, sim_range, engine_bills, repeat, **opts):
         self._check_target(opts["force"])
@@ -103,6 +109,9 @@ class Command(BaseCommand):
                 self._reset()
                 figures["areas"] = self._generate(rows, persons)
             self._log(f"generated {rows:,} rows in {figures['phase_seconds']['generate']} s")
+        if opts["import_rows"]:
+            with _stopwatch(figures, "import_ratio"):
+                figures.update(self._import_ratio(opts["import_rows"], persons, repeat))
         with _stopwatch(figures, "bare_vs_scan"):
             figures.update(self._bare_vs_scan(repeat))
         if not sim_range:
@@ -154,11 +163,20 @@ class Command(BaseCommand):
     def _log(self, message):
         self.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}")
 
+    def _import_ratio(self, rows: int, persons: int, repeat: int) -> dict:
+        """The import against its floor (`monitoring.bench_import`), persons after ours."""
+        regions = bench_regions()
+        certno = bench_import.person_certno(persons, regions)
+        return bench_import.run(
+            rows, repeat, certno, lambda p: regions[(persons + p) % len(regions)], self._log
+        )
+
     def _reset(self):
         with connection.cursor() as cursor:
             cursor.execute(
                 "TRUNCATE monitoring_alertnote, monitoring_alert, monitoring_historicalalert, "
                 "monitoring_checkrun, monitoring_highcostscanstate, monitoring_settlement, "
+                "monitoring_settlement_key, "
                 "monitoring_settlementimport, monitoring_historicalsettlementimport, "
                 "core_runchunk, core_chunkedrun, claims_simulationrun, "
                 "beneficiaries_identity, beneficiaries_historicalidentity CASCADE"
@@ -178,9 +196,12 @@ class Command(BaseCommand):
                     copy.write_row(
                         (index, bench_certno(index, regions), regions[index % len(regions)])
                     )
+            partitions.ensure_years(YEARS)
             cursor.execute(_SETTLEMENTS, {"persons": persons, "last": count - 1})
+            settlement_keys.fill_from_settlements(cursor)
             self._register_wuhai(cursor)
             cursor.execute("VACUUM ANALYZE monitoring_settlement")
+            cursor.execute("VACUUM ANALYZE monitoring_settlement_key")
             cursor.execute("ANALYZE beneficiaries_person")
             cursor.execute("ANALYZE beneficiaries_identity")
         return len({region[:4] for region in regions})
