@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
@@ -23,7 +21,6 @@ print(json.dumps({
     "languages": [code for code, _ in settings.LANGUAGES],
     "hosts": settings.ALLOWED_HOSTS,
     "beat": settings.CELERY_BEAT_SCHEDULER,
-    "db_options": settings.DATABASES["default"].get("OPTIONS", {}),
 }))
 """
 
@@ -67,14 +64,6 @@ def test_database_url_selects_postgresql(tmp_path):
     assert json.loads(result.stdout)["engine"] == "django.db.backends.postgresql"
 
 
-def test_postgresql_runs_without_jit_unless_asked(tmp_path):
-    url = "postgres://postgres@127.0.0.1:5432/x"
-    default = json.loads(_run({"SECRET_KEY": "k", "DATABASE_URL": url}, tmp_path).stdout)
-    assert default["db_options"]["options"] == "-c jit=off"
-    asked = {"SECRET_KEY": "k", "DATABASE_URL": url, "DATABASE_JIT": "true"}
-    assert "options" not in json.loads(_run(asked, tmp_path).stdout)["db_options"]
-
-
 def test_missing_secret_key_fails_loudly_outside_debug(tmp_path):
     result = _run({}, tmp_path)
     assert result.returncode != 0
@@ -85,13 +74,3 @@ def test_debug_runs_without_a_secret_key(tmp_path):
     result = _run({"DEBUG": "true"}, tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["debug"] is True
-
-
-def test_the_connection_has_jit_off_on_postgresql(db):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only")
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW jit")
-        assert cursor.fetchone()[0] == "off"
