@@ -159,52 +159,10 @@ def celery_worker_process(django_db_serialized_rollback, transactional_db):
 
     Skipped on the embedded defaults (no broker): CI runs these on PostgreSQL + Redis.
     """
-    import os
-    import subprocess
-    import sys
-    import time
+    from worker_processes import real_workers
 
-    from django.conf import settings
-    from django.db import connection
-
-    from config.celery import app
-
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("needs CELERY_BROKER_URL=redis://… (runs in CI on PostgreSQL + Redis)")
-    if connection.vendor != "postgresql":
-        pytest.skip("a worker process shares the test database only on PostgreSQL")
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": settings.SECRET_KEY}
-    app.conf.task_always_eager = False
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-P",
-            "solo",
-            "-l",
-            "warning",
-            "-n",
-            f"ci-{os.getpid()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not app.control.ping(timeout=1):
-            if time.monotonic() > deadline or worker.poll() is not None:
-                pytest.fail("the Celery worker did not start")
-        yield worker
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+    with real_workers(1, name="ci") as workers:
+        yield workers[0]
 
 
 @pytest.fixture(autouse=True)

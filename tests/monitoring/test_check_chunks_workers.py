@@ -4,13 +4,11 @@ is taken by one worker, its chunks by both, and the result is the one-process re
 Run with DATABASE_URL=postgres://… CELERY_BROKER_URL=redis://… (skipped otherwise).
 """
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 from cross_chunk_data import build
+from worker_processes import real_workers
 
 from core.models import ChunkedRun
 from monitoring import check_chunks
@@ -26,41 +24,8 @@ CHUNK_ENV = {"CROSS_CHECK_CHUNKS": "4", "CROSS_CHECK_CHUNK_MIN_ROWS": "0"}
 @pytest.fixture
 def two_workers(django_db_serialized_rollback, transactional_db, settings):
     """Two `celery worker` processes on the `checks` queue, cutting checks into 4 chunks."""
-    from django.db import connection
-
-    from config.celery import app
-
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("needs CELERY_BROKER_URL=redis://… (runs in CI on PostgreSQL + Redis)")
-    if connection.vendor != "postgresql":
-        pytest.skip("a worker process shares the test database only on PostgreSQL")
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {**os.environ, **CHUNK_ENV, "DATABASE_URL": url, "SECRET_KEY": settings.SECRET_KEY}
-    app.conf.task_always_eager = False
-    app.control.purge()
-    workers = [
-        subprocess.Popen(
-            [
-                *(sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo"),
-                *("-Q", "checks", "-l", "warning"),
-                *("-n", f"checks{n}-{os.getpid()}@%h", "--without-gossip", "--without-mingle"),
-            ],
-            env=env,
-        )
-        for n in (1, 2)
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        while len(app.control.ping(timeout=1)) < 2:
-            if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
-                pytest.fail("the Celery workers did not start")
+    with real_workers(2, name="checks", queues="checks", env=CHUNK_ENV, purge=True) as workers:
         yield workers
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=30)
 
 
 def _alerts(kind):
