@@ -201,27 +201,17 @@ class Command(BaseCommand):
         return {"rows": rows, "persons": persons, "reversals": reversals}
 
     def _simulate(self, workers: int, repeat: int) -> dict:
-        from claims.models import SimulationRun
-        from claims.tasks import simulation_run_task
+        from claims.bench_runs import timed_simulation_run
         from core.models import User
 
         user, _ = User.objects.get_or_create(username="bench_simulation")
         draft = _draft()
         seconds, run = [], None
         for _n in range(repeat):
-            run = SimulationRun.objects.create(
-                area_id=WUHAI, year=YEAR, draft=draft, created_by=user
+            took, run = timed_simulation_run(
+                area=WUHAI, year=YEAR, draft=draft, user=user, timeout=3 * 3600
             )
-            started = time.monotonic()
-            simulation_run_task.delay(run.pk)
-            while run.status not in ("success", "failed"):
-                if time.monotonic() - started > 3 * 3600:
-                    raise CommandError("the 测算 run did not finish within three hours")
-                time.sleep(0.2)
-                run.refresh_from_db()
-            seconds.append(round(time.monotonic() - started, 2))
-            if run.status != "success":
-                raise CommandError(run.error)
+            seconds.append(took)
             self._log(f"{workers} worker(s): {seconds[-1]} s, load {os.getloadavg()}")
         return {
             "seconds": seconds,

@@ -286,9 +286,8 @@ class Command(BaseCommand):
         return seconds
 
     def _simulate_on_workers(self, repeat: int) -> dict:
-        from claims.models import SimulationRun
+        from claims.bench_runs import timed_simulation_run
         from claims.simulation import policy_document, policy_for_year
-        from claims.tasks import simulation_run_task
         from core.models import User
 
         user, _ = User.objects.get_or_create(username="bench_region", defaults={"is_staff": True})
@@ -296,19 +295,10 @@ class Command(BaseCommand):
         draft["annual_cap"] = "50000.00"
         seconds, run = [], None
         for _n in range(repeat):
-            run = SimulationRun.objects.create(
-                area_id=WUHAI, year=SCAN_YEAR, draft=draft, created_by=user
+            took, run = timed_simulation_run(
+                area=WUHAI, year=SCAN_YEAR, draft=draft, user=user, timeout=3600
             )
-            started = time.monotonic()
-            simulation_run_task.delay(run.pk)
-            while run.status not in ("success", "failed"):
-                if time.monotonic() - started > 3600:
-                    raise CommandError("the 测算 run did not finish within an hour")
-                time.sleep(0.2)
-                run.refresh_from_db()
-            seconds.append(round(time.monotonic() - started, 2))
-            if run.status != "success":
-                raise CommandError(run.error)
+            seconds.append(took)
         self._log(f"simulation on workers: {seconds} ({run.result['bills']:,} bills)")
         return {
             "seconds": seconds,
