@@ -29,12 +29,12 @@ from io import StringIO
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import connection
 
 from core import idnumber
 from monitoring import partitions, settlement_keys
-from monitoring.management.commands.bench_region import _Workers
+from monitoring.management.commands.bench_region import _Workers, check_worker_bench_target
 
 YEAR = 2023
 WUHAI = "150300"
@@ -106,13 +106,7 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(figures, ensure_ascii=False, indent=2))
 
     def _check_target(self, force: bool):
-        if connection.vendor != "postgresql":
-            raise CommandError("bench_simulation runs on PostgreSQL only")
-        name = connection.settings_dict["NAME"]
-        if "bench" not in name and not force:
-            raise CommandError(f"refusing to empty the tables of {name!r} (name without 'bench')")
-        if not settings.CELERY_BROKER_URL.startswith("redis://"):
-            raise CommandError("bench_simulation needs CELERY_BROKER_URL=redis://… (real workers)")
+        check_worker_bench_target("bench_simulation", force=force)
 
     def _log(self, message):
         self.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}")

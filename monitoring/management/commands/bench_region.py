@@ -71,6 +71,18 @@ def bench_certno(index: int, regions: list[str]) -> str:
     return idnumber.make(region, born, index % 1000)
 
 
+def check_worker_bench_target(command: str, *, force: bool) -> None:
+    """A benchmark that empties tables and starts workers runs only on PostgreSQL, in a
+    database named for benchmarks (or `--force`), with a Redis broker."""
+    if connection.vendor != "postgresql":
+        raise CommandError(f"{command} runs on PostgreSQL only")
+    name = connection.settings_dict["NAME"]
+    if "bench" not in name and not force:
+        raise CommandError(f"refusing to empty the tables of {name!r} (name without 'bench')")
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        raise CommandError(f"{command} needs CELERY_BROKER_URL=redis://… (real workers)")
+
+
 class Command(BaseCommand):
     help = "Benchmark the high-cost scan and the 测算 over 1 and 2 Celery workers (PostgreSQL)."
 
@@ -143,13 +155,7 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(figures, ensure_ascii=False, indent=2))
 
     def _check_target(self, force: bool):
-        if connection.vendor != "postgresql":
-            raise CommandError("bench_region runs on PostgreSQL only")
-        name = connection.settings_dict["NAME"]
-        if "bench" not in name and not force:
-            raise CommandError(f"refusing to empty the tables of {name!r} (name without 'bench')")
-        if not settings.CELERY_BROKER_URL.startswith("redis://"):
-            raise CommandError("bench_region needs CELERY_BROKER_URL=redis://… (real workers)")
+        check_worker_bench_target("bench_region", force=force)
 
     def _wuhai_persons(self) -> int:
         with connection.cursor() as cursor:
