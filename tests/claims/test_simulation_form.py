@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -26,9 +27,11 @@ def _fields(document: dict, **changes) -> dict:
     data = {"area": "150300", "year": "2023", "note": "", "annual_cap": document["annual_cap"]}
     for code, rule in document["categories"].items():
         data[f"{code}__deductible"] = rule["deductible"]
-        data[f"{code}__ratio"] = str(float(rule["ratio"]) * 100)
+        data[f"{code}__ratio"] = str((Decimal(rule["ratio"]) * 100).quantize(Decimal("0.01")))
     data["tilted__deductible"] = document["tilted"]["deductible"]
-    data["tilted__ratio"] = str(float(document["tilted"]["ratio"]) * 100)
+    data["tilted__ratio"] = str(
+        (Decimal(document["tilted"]["ratio"]) * 100).quantize(Decimal("0.01"))
+    )
     return {**data, **changes}
 
 
